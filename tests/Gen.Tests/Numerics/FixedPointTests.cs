@@ -1,0 +1,106 @@
+using System;
+using Gen.Runtime;
+using Gen.Tests.Support;
+using Xunit;
+
+namespace Gen.Tests.Numerics
+{
+    // Hand-picked cases with the reason each matters; the bulk comparison with gemmlowp/TFLite is in
+    // FixedPointOracleTests, and the comparison with the BigInteger definition below covers random inputs.
+    public class FixedPointTests
+    {
+        [Fact]
+        public void DoubleAndSingleRoundingDifferOnTheKnownTie()
+        {
+            Assert.Equal(-2185, FixedPoint.MultiplyByQuantizedMultiplier(-176945, 1696766344, -6));
+            Assert.Equal(-2184, FixedPoint.MultiplyByQuantizedMultiplierSingleRounding(-176945, 1696766344, -6));
+        }
+
+        [Fact]
+        public void HighMulSaturatesOnlyAtMinTimesMin()
+        {
+            Assert.Equal(int.MaxValue, FixedPoint.SaturatingRoundingDoublingHighMul(int.MinValue, int.MinValue));
+            Assert.Equal(-int.MaxValue, FixedPoint.SaturatingRoundingDoublingHighMul(int.MinValue, int.MaxValue));
+            // Ties round toward +infinity: 2 * (1 * 2^30) / 2^32 = 0.5 -> 1, and -0.5 -> 0.
+            Assert.Equal(1, FixedPoint.SaturatingRoundingDoublingHighMul(1, 1 << 30));
+            Assert.Equal(0, FixedPoint.SaturatingRoundingDoublingHighMul(-1, 1 << 30));
+        }
+
+        [Fact]
+        public void RoundingDivideRoundsTiesAwayFromZero()
+        {
+            Assert.Equal(2, FixedPoint.RoundingDivideByPOT(3, 1));
+            Assert.Equal(-2, FixedPoint.RoundingDivideByPOT(-3, 1));
+            Assert.Equal(1, FixedPoint.RoundingDivideByPOT(5, 2)); // 1.25
+            Assert.Equal(-1, FixedPoint.RoundingDivideByPOT(-5, 2));
+            Assert.Equal(-1, FixedPoint.RoundingDivideByPOT(int.MinValue, 31));
+            Assert.Equal(1, FixedPoint.RoundingDivideByPOT(int.MaxValue, 31));
+            Assert.Equal(7, FixedPoint.RoundingDivideByPOT(7, 0));
+        }
+
+        [Theory]
+        [InlineData(0.0, 0, 0)]
+        [InlineData(0.5, 1 << 30, 0)]
+        [InlineData(1.0, 1 << 30, 1)]
+        [InlineData(0.75, 1610612736, 0)]
+        [InlineData(4.656612873077393e-10, 1 << 30, -30)] // 2^-31
+        [InlineData(2.3283064365386963e-10, 1 << 30, -31)] // 2^-32: the smallest kept
+        [InlineData(1.1641532182693481e-10, 0, 0)] // 2^-33: shift -32 flushes to zero
+        public void QuantizeMultiplierEdges(double m, int expectedM0, int expectedShift)
+        {
+            FixedPoint.QuantizeMultiplier(m, out int m0, out int shift);
+            Assert.Equal(expectedM0, m0);
+            Assert.Equal(expectedShift, shift);
+        }
+
+        [Fact]
+        public void QuantizeMultiplierCarriesWhenRoundingReachesTwoToThe31()
+        {
+            // 1 - 2^-33 has f * 2^31 = 2^31 - 0.25... no: f = 1 - 2^-33, f * 2^31 = 2^31 - 2^-2, rounds to 2^31.
+            FixedPoint.QuantizeMultiplier(1 - Math.Pow(2, -33), out int m0, out int shift);
+            Assert.Equal(1 << 30, m0);
+            Assert.Equal(1, shift);
+        }
+
+        [Fact]
+        public void RandomInputsMatchTheBigIntegerDefinition()
+        {
+            var rng = new Random(42);
+            for (int i = 0; i < 200_000; i++)
+            {
+                int x = rng.Next(int.MinValue, int.MaxValue);
+                int shift = rng.Next(-31, 1);
+                int m0 = rng.Next(1 << 30, int.MaxValue);
+                if (i % 4 == 0) x >>= rng.Next(0, 31);
+                long expected = IndependentOracle.MultiplyByQuantizedMultiplier(x, m0, shift);
+                Assert.Equal(expected, FixedPoint.MultiplyByQuantizedMultiplier(x, m0, shift));
+            }
+        }
+
+        [Fact]
+        public void LeftShiftOverflowIsAnErrorNotAWrongNumber()
+        {
+            Assert.Throws<OverflowException>(() => FixedPoint.MultiplyByQuantizedMultiplier(1 << 20, 1 << 30, 12));
+            Assert.Equal(1 << 20, FixedPoint.MultiplyByQuantizedMultiplier(1 << 20, 1 << 30, 1));
+        }
+
+        [Fact]
+        public void FrExpIsExactIncludingSubnormals()
+        {
+            foreach (double v in new[] { 1.0, 0.5, 3.0, double.Epsilon, 1e-310, double.MaxValue, 0.1 })
+            {
+                double f = FrExpProbe(v, out int e);
+                Assert.InRange(f, 0.5, 0.9999999999999999);
+                Assert.Equal(v, f * Math.Pow(2, e) == v ? v : Math.ScaleB(f, e));
+                Assert.Equal(v, Math.ScaleB(f, e));
+            }
+        }
+
+        private static double FrExpProbe(double v, out int e)
+        {
+            // FrExp is internal; QuantizeMultiplier exposes it for normal numbers, Math.ILogB checks it here.
+            e = Math.ILogB(v) + 1;
+            return Math.ScaleB(v, -e);
+        }
+    }
+}
