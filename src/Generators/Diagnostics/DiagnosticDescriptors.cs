@@ -1,0 +1,82 @@
+using Microsoft.CodeAnalysis;
+
+namespace Gen.Generators.Diagnostics
+{
+    /// <summary>Every diagnostic Gen reports, in one table. IDs are stable; never reuse one.</summary>
+    internal static class DiagnosticDescriptors
+    {
+        private const string Category = "Gen";
+
+        public static readonly DiagnosticDescriptor ClassNotPartial = Error("GEN001",
+            "Model class must be partial",
+            "The model class '{0}' must be declared 'partial' so that Gen can add the generated members to it");
+
+        public static readonly DiagnosticDescriptor WeightsFileMissing = Error("GEN002",
+            "Weights file not found",
+            "The weights file '{0}' was not found among the project's weights files; add it to the project (any *.safetensors file in the project folder is picked up, or add it as a <GenWeights> item){1}");
+
+        public static readonly DiagnosticDescriptor WeightsFileUnreadable = Error("GEN003",
+            "Weights file unreadable",
+            "The weights file '{0}' cannot be read: {1}");
+
+        public static readonly DiagnosticDescriptor TensorMissing = Error("GEN004",
+            "Tensor missing",
+            "Layer '{0}' needs tensor '{1}' but the weights file has no such tensor (it has: {2})");
+
+        public static readonly DiagnosticDescriptor ShapeMismatch = Error("GEN005",
+            "Tensor shape mismatch",
+            "Tensor '{0}' has shape {1} but the model declares {2}");
+
+        public static readonly DiagnosticDescriptor ScaleInvalid = Error("GEN006",
+            "Scale not positive or not finite",
+            "{0} must be a positive, finite number; it is {1}");
+
+        public static readonly DiagnosticDescriptor ZeroPointOutOfRange = Error("GEN007",
+            "Zero point out of range",
+            "{0} is {1}; an INT8 zero point must be in [-128, 127]");
+
+        public static readonly DiagnosticDescriptor MultiplierOutOfRange = Error("GEN008",
+            "Requantization multiplier out of range",
+            "Layer '{0}' channel {1}: the requantization multiplier S_in * S_w / S_out = {2} {3}");
+
+        public static readonly DiagnosticDescriptor AccumulatorOverflow = Error("GEN009",
+            "Accumulator overflow possible",
+            "Layer '{0}' channel {1}: an INT32 accumulator can reach {2} for some input, beyond 2^31 - 1 (K = {3} inputs is too large for these weights); split the layer or reduce its weights");
+
+        public static readonly DiagnosticDescriptor UnsupportedOption = Error("GEN010",
+            "Unsupported option",
+            "{0}");
+
+        public static readonly DiagnosticDescriptor InvalidDeclaration = Error("GEN011",
+            "Invalid model declaration",
+            "{0}");
+
+        public static readonly DiagnosticDescriptor InternalError = Error("GEN099",
+            "Gen failed unexpectedly",
+            "Gen could not generate this model because of an internal error; please report it: {0}");
+
+        public static readonly DiagnosticDescriptor PlanSummary = new DiagnosticDescriptor("GEN100",
+            "Model generated",
+            "Model '{0}': {1}",
+            Category, DiagnosticSeverity.Info, isEnabledByDefault: true);
+
+        public static readonly DiagnosticDescriptor[] All =
+        {
+            ClassNotPartial, WeightsFileMissing, WeightsFileUnreadable, TensorMissing, ShapeMismatch, ScaleInvalid,
+            ZeroPointOutOfRange, MultiplierOutOfRange, AccumulatorOverflow, UnsupportedOption, InvalidDeclaration, InternalError, PlanSummary,
+        };
+
+        public static DiagnosticDescriptor ById(string id)
+        {
+            foreach (var d in All)
+            {
+                if (d.Id == id) return d;
+            }
+
+            return InvalidDeclaration;
+        }
+
+        private static DiagnosticDescriptor Error(string id, string title, string message) =>
+            new DiagnosticDescriptor(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    }
+}

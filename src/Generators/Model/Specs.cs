@@ -1,0 +1,52 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Text;
+
+namespace Gen.Generators.Model
+{
+    // The pipeline's models: only strings, numbers and equatable arrays, never symbols or syntax, so that
+    // Roslyn can compare them between edits and skip everything downstream when they are equal.
+
+    /// <summary>Where a diagnostic points, in a form that compares by value (a Location does not).</summary>
+    internal sealed record LocationInfo(string FilePath, TextSpan Span, LinePositionSpan LineSpan)
+    {
+        public Location ToLocation() => Location.Create(FilePath, Span, LineSpan);
+
+        public static LocationInfo? From(SyntaxNode? node)
+        {
+            if (node is null) return null;
+            var location = node.GetLocation();
+            return location.SourceTree is null ? null : new LocationInfo(location.SourceTree.FilePath, location.SourceSpan, location.GetLineSpan().Span);
+        }
+    }
+
+    /// <summary>A diagnostic to report: its descriptor's ID, where, and the message arguments.</summary>
+    internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, EquatableArray<string> Arguments)
+    {
+        public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, LocationInfo? location, params string[] arguments) =>
+            new DiagnosticInfo(descriptor.Id, location, new EquatableArray<string>(arguments));
+    }
+
+    /// <summary>The declared input of a model.</summary>
+    internal sealed record InputSpec(int Size, float Scale, int ZeroPoint, LocationInfo? Location);
+
+    /// <summary>One declared dense layer, as written in its attribute.</summary>
+    internal sealed record DenseSpec(string Name, int Outputs, int Activation, float OutputScale, int OutputZeroPoint,
+        int WeightQuantization, LocationInfo? Location);
+
+    /// <summary>Everything the attributes of one model class say, plus what is wrong with them.</summary>
+    internal sealed record ModelSpec(
+        string? Namespace,
+        string ClassName,
+        string Modifiers,
+        string WeightsFile,
+        InputSpec? Input,
+        EquatableArray<DenseSpec> Layers,
+        LocationInfo? Location,
+        EquatableArray<DiagnosticInfo> Diagnostics)
+    {
+        public string HintName => (Namespace is null ? "" : Namespace + ".") + ClassName;
+    }
+
+    /// <summary>A weights file the build converted to text: its original path and its bytes (or why not).</summary>
+    internal sealed record WeightsFileSpec(string SourcePath, EquatableArray<byte> Bytes, string? Error);
+}

@@ -1,0 +1,106 @@
+using System;
+using System.Globalization;
+using System.Linq;
+using Gen.Generators.Diagnostics;
+using Gen.Generators.Emitting;
+using Gen.Generators.Model;
+using Gen.Generators.Parsing;
+using Gen.Generators.Planning;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Text;
+
+namespace Gen.Generators
+{
+    /// <summary>
+    /// The pipeline: attributes → <see cref="ModelSpec"/> (Parse) and weights files → <see cref="WeightsFileSpec"/>,
+    /// combined → <see cref="ModelPlan"/> (Plan) → C# (Emit). Every step's output is an equatable value, so an edit
+    /// that changes neither the attributes nor the weights reuses the cached source.
+    /// </summary>
+    [Generator(LanguageNames.CSharp)]
+    public sealed class ModelGenerator : IIncrementalGenerator
+    {
+        /// <summary>Tracking names of the pipeline steps, for caching tests.</summary>
+        public static class Steps
+        {
+            /// <summary>Attributes parsed into a model spec.</summary>
+            public const string Specs = "Gen.Specs";
+
+            /// <summary>Weights files decoded.</summary>
+            public const string WeightsFiles = "Gen.WeightsFiles";
+
+            /// <summary>All weights files collected.</summary>
+            public const string AllWeights = "Gen.AllWeights";
+
+            /// <summary>Quantized, checked model plans.</summary>
+            public const string Plans = "Gen.Plans";
+        }
+
+        /// <inheritdoc />
+        public void Initialize(IncrementalGeneratorInitializationContext context)
+        {
+            var specs = context.SyntaxProvider
+                .ForAttributeWithMetadataName(ModelParser.ModelAttribute,
+                    static (node, _) => node is ClassDeclarationSyntax,
+                    static (ctx, ct) => ModelParser.Parse(ctx, ct))
+                .WithTrackingName(Steps.Specs);
+
+            var weights = context.AdditionalTextsProvider
+                .Where(static text => WeightsFileReader.IsWeightsFile(text))
+                .Select(static (text, ct) => WeightsFileReader.Read(text, ct))
+                .WithTrackingName(Steps.WeightsFiles)
+                .Collect()
+                .Select(static (files, _) => new EquatableArray<WeightsFileSpec>(files.OrderBy(f => f.SourcePath, StringComparer.Ordinal).ToArray()))
+                .WithTrackingName(Steps.AllWeights);
+
+            var plans = specs.Combine(weights)
+                .Select(static (pair, _) => SafePlan(pair.Left, pair.Right))
+                .WithTrackingName(Steps.Plans);
+
+            context.RegisterSourceOutput(plans, static (spc, plan) => Emit(spc, plan));
+        }
+
+        private static ModelPlan SafePlan(ModelSpec spec, EquatableArray<WeightsFileSpec> files)
+        {
+            try
+            {
+                return ModelPlanner.Plan(spec, files);
+            }
+            catch (Exception e)
+            {
+                // The generator never throws: an unexpected failure becomes a diagnostic on the model.
+                var info = DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, spec.Location, e.GetType().Name + ": " + e.Message);
+                return new ModelPlan(spec.Namespace, spec.ClassName, spec.Modifiers, spec.WeightsFile, 0, 0, 0,
+                    EquatableArray<DenseLayerPlan>.Empty, new EquatableArray<DiagnosticInfo>(new[] { info }));
+            }
+        }
+
+        private static void Emit(SourceProductionContext context, ModelPlan plan)
+        {
+            foreach (var d in plan.Diagnostics)
+            {
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ById(d.Id), d.Location?.ToLocation(), d.Arguments.AsArray()));
+            }
+
+            if (!plan.CanEmit || plan.Diagnostics.Length > 0) return;
+            string model, boundary;
+            try
+            {
+                model = ModelEmitter.EmitModel(plan);
+                boundary = ModelEmitter.EmitBoundary(plan);
+            }
+            catch (Exception e)
+            {
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.InternalError, null, e.GetType().Name + ": " + e.Message));
+                return;
+            }
+
+            context.AddSource(plan.HintName + ".g.cs", SourceText.From(model, System.Text.Encoding.UTF8));
+            context.AddSource(plan.HintName + ".Boundary.g.cs", SourceText.From(boundary, System.Text.Encoding.UTF8));
+            long weightBytes = plan.Layers.Sum(l => (long)l.Weights.Length);
+            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.PlanSummary, null, plan.ClassName,
+                string.Format(CultureInfo.InvariantCulture, "{0} layers, {1} INT8 weights; dot products use AVX-512BW or AVX2 when the CPU has them, scalar otherwise",
+                    plan.Layers.Length, weightBytes)));
+        }
+    }
+}

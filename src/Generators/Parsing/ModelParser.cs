@@ -1,0 +1,179 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Threading;
+using Gen.Generators.Diagnostics;
+using Gen.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Gen.Generators.Parsing
+{
+    /// <summary>
+    /// Reads the attributes of one model class into a <see cref="ModelSpec"/>: symbols in, plain values out. Checks
+    /// everything that needs no weights (partial class, scales, zero points, sizes, options); the planner checks the rest.
+    /// </summary>
+    internal static class ModelParser
+    {
+        public const string ModelAttribute = "Gen.QuantizedModelAttribute";
+        private const string InputAttribute = "Gen.ModelInputAttribute";
+        private const string DenseAttribute = "Gen.DenseAttribute";
+
+        public static ModelSpec Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+        {
+            var type = (INamedTypeSymbol)context.TargetSymbol;
+            var syntax = (ClassDeclarationSyntax)context.TargetNode;
+            var diagnostics = new List<DiagnosticInfo>();
+            var classLocation = LocationInfo.From(syntax.Identifier.Parent is null ? syntax : (SyntaxNode)syntax);
+            var modelAttribute = context.Attributes[0];
+            var modelLocation = AttributeLocation(modelAttribute, cancellationToken) ?? classLocation;
+
+            if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNotPartial, LocationInfo.From(syntax) is { } l
+                    ? new LocationInfo(l.FilePath, syntax.Identifier.Span, syntax.Identifier.GetLocation().GetLineSpan().Span) : null, type.Name));
+            }
+
+            if (type.ContainingType is not null || type.IsGenericType)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedOption, modelLocation,
+                    $"The model class '{type.Name}' must be a non-generic top-level class (nested and generic classes are not supported)"));
+            }
+
+            string weightsFile = modelAttribute.ConstructorArguments.Length == 1 && modelAttribute.ConstructorArguments[0].Value is string w ? w : "";
+            if (weightsFile.Trim().Length == 0)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, modelLocation,
+                    "[QuantizedModel] needs the path of a .safetensors weights file"));
+            }
+
+            InputSpec? input = null;
+            var layers = new List<DenseSpec>();
+            foreach (var attribute in type.GetAttributes())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                string? name = attribute.AttributeClass?.ToDisplayString();
+                var location = AttributeLocation(attribute, cancellationToken) ?? modelLocation;
+                if (name == InputAttribute)
+                {
+                    input = ParseInput(attribute, location, diagnostics);
+                }
+                else if (name == DenseAttribute)
+                {
+                    layers.Add(ParseDense(attribute, location, layers, diagnostics));
+                }
+            }
+
+            if (input is null)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, modelLocation,
+                    $"The model '{type.Name}' declares no input; add [ModelInput(size, Scale = ..., ZeroPoint = ...)]"));
+            }
+
+            if (layers.Count == 0)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, modelLocation,
+                    $"The model '{type.Name}' declares no layers; add [Dense(name, outputs, ...)] attributes in order"));
+            }
+
+            string? ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
+            string modifiers = (type.DeclaredAccessibility == Accessibility.Public ? "public " : "internal ") +
+                (type.IsStatic ? "static " : "") + (type.IsSealed && !type.IsStatic ? "sealed " : "") + "partial class";
+            return new ModelSpec(ns, type.Name, modifiers, weightsFile, input, new EquatableArray<DenseSpec>(layers.ToArray()),
+                modelLocation, new EquatableArray<DiagnosticInfo>(diagnostics.ToArray()));
+        }
+
+        private static InputSpec ParseInput(AttributeData attribute, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+        {
+            int size = attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Value is int s ? s : 0;
+            float scale = Named(attribute, "Scale", 0f);
+            int zeroPoint = Named(attribute, "ZeroPoint", 0);
+            if (size <= 0)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, location,
+                    $"The input size must be positive; it is {size.ToString(CultureInfo.InvariantCulture)}"));
+            }
+
+            CheckScale("The input Scale", scale, location, diagnostics);
+            CheckZeroPoint("The input ZeroPoint", zeroPoint, location, diagnostics);
+            return new InputSpec(size, scale, zeroPoint, location);
+        }
+
+        private static DenseSpec ParseDense(AttributeData attribute, LocationInfo? location, List<DenseSpec> previous, List<DiagnosticInfo> diagnostics)
+        {
+            var args = attribute.ConstructorArguments;
+            string name = args.Length == 2 && args[0].Value is string n ? n : "";
+            int outputs = args.Length == 2 && args[1].Value is int o ? o : 0;
+            int activation = Named(attribute, "Activation", 0);
+            float scale = Named(attribute, "OutputScale", 0f);
+            int zeroPoint = Named(attribute, "OutputZeroPoint", 0);
+            int weights = Named(attribute, "Weights", 0);
+            string label = $"Layer '{name}'";
+
+            if (name.Trim().Length == 0)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, location,
+                    "A [Dense] layer needs the name that prefixes its tensors (e.g. \"fc1\" for fc1.weight)"));
+            }
+            else if (previous.Exists(p => p.Name == name))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, location,
+                    $"Layer name '{name}' is declared twice"));
+            }
+
+            if (outputs <= 0)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, location,
+                    $"{label} must have a positive number of outputs; it has {outputs.ToString(CultureInfo.InvariantCulture)}"));
+            }
+
+            if (activation < 0 || activation > 2)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedOption, location,
+                    $"{label}: activation {activation.ToString(CultureInfo.InvariantCulture)} is not supported; use Activation.None, Relu or Relu6"));
+            }
+
+            if (weights < 0 || weights > 1)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedOption, location,
+                    $"{label}: weight quantization {weights.ToString(CultureInfo.InvariantCulture)} is not supported; use WeightQuantization.PerChannel or PerTensor"));
+            }
+
+            CheckScale($"{label} OutputScale", scale, location, diagnostics);
+            CheckZeroPoint($"{label} OutputZeroPoint", zeroPoint, location, diagnostics);
+            return new DenseSpec(name, outputs, activation, scale, zeroPoint, weights, location);
+        }
+
+        private static void CheckScale(string what, float scale, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+        {
+            if (!(scale > 0) || float.IsInfinity(scale))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ScaleInvalid, location, what,
+                    scale.ToString("R", CultureInfo.InvariantCulture) + (scale == 0 ? " (not set?)" : "")));
+            }
+        }
+
+        private static void CheckZeroPoint(string what, int zeroPoint, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+        {
+            if (zeroPoint < -128 || zeroPoint > 127)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ZeroPointOutOfRange, location, what,
+                    zeroPoint.ToString(CultureInfo.InvariantCulture)));
+            }
+        }
+
+        private static T Named<T>(AttributeData attribute, string name, T fallback)
+        {
+            foreach (var pair in attribute.NamedArguments)
+            {
+                if (pair.Key == name && pair.Value.Value is T value) return value;
+            }
+
+            return fallback;
+        }
+
+        private static LocationInfo? AttributeLocation(AttributeData attribute, CancellationToken cancellationToken) =>
+            LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken));
+    }
+}

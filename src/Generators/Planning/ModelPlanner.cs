@@ -1,0 +1,271 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Gen.Generators.Diagnostics;
+using Gen.Generators.Model;
+using Gen.Generators.Parsing;
+using Gen.Runtime;
+
+namespace Gen.Generators.Planning
+{
+    /// <summary>
+    /// Turns a declaration and its weights into a <see cref="ModelPlan"/>: finds the tensors, checks shapes,
+    /// quantizes weights and biases, derives multipliers, folds the input zero point into the bias and proves that
+    /// no accumulator can overflow. All floating-point work of the model happens here, once, at compile time.
+    /// </summary>
+    internal static class ModelPlanner
+    {
+        public static ModelPlan Plan(ModelSpec spec, EquatableArray<WeightsFileSpec> files)
+        {
+            var diagnostics = new List<DiagnosticInfo>(spec.Diagnostics);
+            var layers = new List<DenseLayerPlan>();
+            ModelPlan Result() => new ModelPlan(spec.Namespace, spec.ClassName, spec.Modifiers, spec.WeightsFile,
+                spec.Input?.Size ?? 0, spec.Input?.Scale ?? 0, spec.Input?.ZeroPoint ?? 0,
+                new EquatableArray<DenseLayerPlan>(layers.ToArray()), new EquatableArray<DiagnosticInfo>(diagnostics.ToArray()));
+
+            if (diagnostics.Count > 0 || spec.Input is null)
+            {
+                return Result(); // the declaration itself is wrong: say so before looking at weights
+            }
+
+            var matches = files.Where(f => WeightsFileReader.Matches(f.SourcePath, spec.WeightsFile)).ToList();
+            if (matches.Count != 1)
+            {
+                string hint = matches.Count > 1
+                    ? " (it is ambiguous: " + string.Join(", ", matches.Select(m => m.SourcePath)) + "; give more of its path)"
+                    : files.Length == 0 ? "" : " (found: " + string.Join(", ", files.Select(f => System.IO.Path.GetFileName(f.SourcePath))) + ")";
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WeightsFileMissing, spec.Location, spec.WeightsFile, hint));
+                return Result();
+            }
+
+            var file = matches[0];
+            SafeTensorsFile tensors;
+            try
+            {
+                if (file.Error != null) throw new FormatException(file.Error);
+                tensors = SafeTensorsFile.Parse(file.Bytes.AsArray());
+            }
+            catch (FormatException e)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WeightsFileUnreadable, spec.Location, spec.WeightsFile, e.Message));
+                return Result();
+            }
+
+            var input = new QuantizationParameters(spec.Input.Scale, spec.Input.ZeroPoint);
+            int inputSize = spec.Input.Size;
+            foreach (var layer in spec.Layers)
+            {
+                var output = new QuantizationParameters(layer.OutputScale, layer.OutputZeroPoint);
+                var planned = PlanDense(layer, inputSize, input, output, tensors, diagnostics);
+                if (planned is null) break; // later layers' shapes depend on this one: stop at the first broken layer
+                layers.Add(planned);
+                inputSize = layer.Outputs;
+                input = output;
+            }
+
+            if (diagnostics.Count > 0) layers.Clear();
+            return Result();
+        }
+
+        private static DenseLayerPlan? PlanDense(DenseSpec layer, int inputSize, QuantizationParameters input,
+            QuantizationParameters output, SafeTensorsFile file, List<DiagnosticInfo> diagnostics)
+        {
+            int before = diagnostics.Count;
+            string weightName = layer.Name + ".weight", biasName = layer.Name + ".bias", scaleName = layer.Name + ".weight_scale";
+            string expected = $"[{layer.Outputs.ToString(CultureInfo.InvariantCulture)}, {inputSize.ToString(CultureInfo.InvariantCulture)}]";
+            if (!file.Tensors.TryGetValue(weightName, out var weight))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TensorMissing, layer.Location, layer.Name, weightName, TensorList(file)));
+                return null;
+            }
+
+            if (weight.Shape.Length != 2 || weight.Shape[0] != layer.Outputs || weight.Shape[1] != inputSize)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ShapeMismatch, layer.Location, weightName, weight.ShapeText,
+                    expected + $" ({layer.Outputs.ToString(CultureInfo.InvariantCulture)} outputs of layer '{layer.Name}' x {inputSize.ToString(CultureInfo.InvariantCulture)} inputs from the previous layer)"));
+                return null;
+            }
+
+            file.Tensors.TryGetValue(biasName, out var bias);
+            if (bias != null && (bias.Shape.Length != 1 || bias.Shape[0] != layer.Outputs))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ShapeMismatch, layer.Location, biasName, bias.ShapeText,
+                    $"[{layer.Outputs.ToString(CultureInfo.InvariantCulture)}]"));
+                return null;
+            }
+
+            QuantizedDense dense;
+            bool preQuantized = weight.DataType == "I8";
+            try
+            {
+                if (weight.DataType == "F32")
+                {
+                    if (bias != null && bias.DataType != "F32")
+                    {
+                        diagnostics.Add(Unsupported(layer, $"'{biasName}' is {bias.DataType}; with float weights the bias must be F32"));
+                        return null;
+                    }
+
+                    float[] w = file.ReadFloat32(weight);
+                    if (!CheckFinite(w, weightName, layer, diagnostics)) return null;
+                    float[]? b = bias is null ? null : file.ReadFloat32(bias);
+                    if (b != null && !CheckFinite(b, biasName, layer, diagnostics)) return null;
+                    dense = QuantizedDense.FromFloat(layer.Name, inputSize, layer.Outputs, input, output,
+                        (FusedActivation)layer.Activation, w, b, perChannel: layer.WeightQuantization == 0);
+                }
+                else if (preQuantized)
+                {
+                    dense = PreQuantized(layer, inputSize, input, output, file, weight, bias, scaleName, diagnostics)!;
+                    if (dense is null) return null;
+                }
+                else
+                {
+                    diagnostics.Add(Unsupported(layer, $"'{weightName}' is {weight.DataType}; Gen reads F32 weights (quantized at build time) or I8 weights with an F32 '{scaleName}' tensor"));
+                    return null;
+                }
+            }
+            catch (OverflowException e)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, layer.Location, $"Layer '{layer.Name}': {e.Message}"));
+                return null;
+            }
+            catch (Exception e) when (e is ArgumentException || e is FormatException)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, layer.Location, $"Layer '{layer.Name}': {e.Message}"));
+                return null;
+            }
+
+            for (int c = 0; c < dense.Multipliers.Length; c++)
+            {
+                double real = dense.RealMultipliers[c];
+                string value = real.ToString("G9", CultureInfo.InvariantCulture);
+                if (dense.Shifts[c] > 0)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MultiplierOutOfRange, layer.Location, layer.Name,
+                        C(c), value, "is 1 or more; Gen requires it below 1 (raise the output scale)"));
+                    break;
+                }
+
+                if (dense.Multipliers[c] == 0 && real > 0)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MultiplierOutOfRange, layer.Location, layer.Name,
+                        C(c), value, "is below 2^-32 and would flush every output to the zero point (lower the output scale)"));
+                    break;
+                }
+            }
+
+            var folded = new int[layer.Outputs];
+            long worst = 0;
+            for (int n = 0; n < layer.Outputs; n++)
+            {
+                long bound = dense.AccumulatorBound(n);
+                worst = Math.Max(worst, bound);
+                if (bound > int.MaxValue)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.AccumulatorOverflow, layer.Location, layer.Name,
+                        C(n), bound.ToString(CultureInfo.InvariantCulture), C(inputSize)));
+                    break;
+                }
+
+                // Zero-point folding: sum w (x - Z) = sum w x - Z sum w; the second term is known now.
+                folded[n] = (int)(dense.Bias[n] - (long)input.ZeroPoint * dense.WeightSum(n));
+            }
+
+            if (diagnostics.Count > before) return null;
+            return new DenseLayerPlan(layer.Name, inputSize, layer.Outputs, layer.Activation, dense.PerChannel, preQuantized,
+                input.Scale, input.ZeroPoint, output.Scale, output.ZeroPoint,
+                new EquatableArray<sbyte>(dense.Weights), new EquatableArray<float>(dense.WeightScales),
+                new EquatableArray<int>(dense.Bias), new EquatableArray<int>(folded),
+                new EquatableArray<int>(dense.Multipliers), new EquatableArray<int>(dense.Shifts),
+                new EquatableArray<double>(dense.RealMultipliers), dense.ActivationMin, dense.ActivationMax, worst);
+        }
+
+        private static QuantizedDense? PreQuantized(DenseSpec layer, int inputSize, QuantizationParameters input,
+            QuantizationParameters output, SafeTensorsFile file, SafeTensor weight, SafeTensor? bias, string scaleName,
+            List<DiagnosticInfo> diagnostics)
+        {
+            if (!file.Tensors.TryGetValue(scaleName, out var scaleTensor))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TensorMissing, layer.Location, layer.Name, scaleName, TensorList(file)));
+                return null;
+            }
+
+            if (scaleTensor.DataType != "F32" || !(scaleTensor.ElementCount == 1 || scaleTensor.ElementCount == layer.Outputs))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ShapeMismatch, layer.Location, scaleName,
+                    scaleTensor.ShapeText + " " + scaleTensor.DataType, $"F32 [1] or [{C(layer.Outputs)}]"));
+                return null;
+            }
+
+            float[] scales = file.ReadFloat32(scaleTensor);
+            foreach (float s in scales)
+            {
+                if (!(s > 0) || float.IsInfinity(s))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ScaleInvalid, layer.Location,
+                        $"Every value of '{scaleName}'", s.ToString("R", CultureInfo.InvariantCulture)));
+                    return null;
+                }
+            }
+
+            sbyte[] w = file.ReadInt8(weight);
+            if (Array.IndexOf(w, sbyte.MinValue) >= 0)
+            {
+                diagnostics.Add(Unsupported(layer, $"'{weight.Name}' holds -128; symmetric INT8 weights must lie in [-127, 127]"));
+                return null;
+            }
+
+            bool perChannel = scales.Length == layer.Outputs && layer.Outputs > 1 || scaleTensor.Shape.Length == 1 && scaleTensor.Shape[0] == layer.Outputs && layer.Outputs > 1;
+            if (!perChannel && scales.Length != 1) scales = new[] { scales[0] };
+            var q = new int[layer.Outputs];
+            if (bias != null)
+            {
+                if (bias.DataType == "I32")
+                {
+                    q = file.ReadInt32(bias);
+                }
+                else if (bias.DataType == "F32")
+                {
+                    float[] b = file.ReadFloat32(bias);
+                    if (!CheckFinite(b, bias.Name, layer, diagnostics)) return null;
+                    for (int n = 0; n < b.Length; n++) q[n] = QuantizationMath.QuantizeBias(b[n], input.Scale, scales[perChannel ? n : 0]);
+                }
+                else
+                {
+                    diagnostics.Add(Unsupported(layer, $"'{bias.Name}' is {bias.DataType}; a bias is I32 (at scale S_in * S_w) or F32"));
+                    return null;
+                }
+            }
+
+            return new QuantizedDense(layer.Name, inputSize, layer.Outputs, input, output, (FusedActivation)layer.Activation,
+                w, scales, q, perChannel);
+        }
+
+        private static bool CheckFinite(float[] values, string tensor, DenseSpec layer, List<DiagnosticInfo> diagnostics)
+        {
+            for (int i = 0; i < values.Length; i++)
+            {
+                if (float.IsNaN(values[i]) || float.IsInfinity(values[i]))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, layer.Location,
+                        $"Layer '{layer.Name}': '{tensor}' element {C(i)} is {values[i].ToString(CultureInfo.InvariantCulture)}; weights must be finite"));
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private static DiagnosticInfo Unsupported(DenseSpec layer, string message) =>
+            DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedOption, layer.Location, $"Layer '{layer.Name}': {message}");
+
+        private static string TensorList(SafeTensorsFile file)
+        {
+            var names = file.Tensors.Keys.OrderBy(k => k, StringComparer.Ordinal).Take(12).ToList();
+            return names.Count == 0 ? "no tensors" : string.Join(", ", names) + (file.Tensors.Count > 12 ? ", ..." : "");
+        }
+
+        private static string C(long value) => value.ToString(CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,161 @@
+using System;
+
+namespace Gen.Runtime
+{
+    /// <summary>
+    /// A fully connected layer in its integer form: INT8 weights, INT32 bias and the requantization constants.
+    /// The generator builds it at compile time and the reference interpreter at run time, with the same code.
+    /// </summary>
+    public sealed class QuantizedDense
+    {
+        /// <summary>Creates a layer from already-quantized parts; checks every size and range.</summary>
+        public QuantizedDense(string name, int inputSize, int outputSize, QuantizationParameters input,
+            QuantizationParameters output, FusedActivation activation, sbyte[] weights, float[] weightScales,
+            int[] bias, bool perChannel)
+        {
+            if (inputSize <= 0 || outputSize <= 0) throw new ArgumentOutOfRangeException(nameof(inputSize), "Layer sizes must be positive.");
+            if (weights.Length != inputSize * outputSize) throw new ArgumentException($"{name}: {weights.Length} weights for [{outputSize}, {inputSize}].");
+            if (bias.Length != outputSize) throw new ArgumentException($"{name}: {bias.Length} bias values for {outputSize} outputs.");
+            int channels = perChannel ? outputSize : 1;
+            if (weightScales.Length != channels) throw new ArgumentException($"{name}: {weightScales.Length} weight scales, expected {channels}.");
+            foreach (sbyte w in weights)
+            {
+                if (w == sbyte.MinValue) throw new ArgumentException($"{name}: weight -128 found; symmetric INT8 weights live in [-127, 127].");
+            }
+
+            Name = name;
+            InputSize = inputSize;
+            OutputSize = outputSize;
+            Input = input;
+            Output = output;
+            Activation = activation;
+            Weights = weights;
+            WeightScales = weightScales;
+            Bias = bias;
+            PerChannel = perChannel;
+            Multipliers = new int[channels];
+            Shifts = new int[channels];
+            RealMultipliers = new double[channels];
+            for (int c = 0; c < channels; c++)
+            {
+                double real = perChannel
+                    ? QuantizationMath.PerChannelMultiplier(input.Scale, weightScales[c], output.Scale)
+                    : QuantizationMath.PerTensorMultiplier(input.Scale, weightScales[c], output.Scale);
+                RealMultipliers[c] = real;
+                FixedPoint.QuantizeMultiplier(real, out Multipliers[c], out Shifts[c]);
+            }
+
+            QuantizationMath.ActivationRange(activation, output.Scale, output.ZeroPoint, out int min, out int max);
+            ActivationMin = min;
+            ActivationMax = max;
+        }
+
+        /// <summary>The layer's name, the prefix of its tensors (<c>fc1</c> for <c>fc1.weight</c>).</summary>
+        public string Name { get; }
+
+        /// <summary>K: input features.</summary>
+        public int InputSize { get; }
+
+        /// <summary>N: output features.</summary>
+        public int OutputSize { get; }
+
+        /// <summary>Quantization of the input activations.</summary>
+        public QuantizationParameters Input { get; }
+
+        /// <summary>Quantization of the output activations.</summary>
+        public QuantizationParameters Output { get; }
+
+        /// <summary>The fused activation.</summary>
+        public FusedActivation Activation { get; }
+
+        /// <summary>Row-major [OutputSize, InputSize] symmetric INT8 weights.</summary>
+        public sbyte[] Weights { get; }
+
+        /// <summary>One scale per output channel, or one for the tensor.</summary>
+        public float[] WeightScales { get; }
+
+        /// <summary>INT32 bias at scale <c>S_in * S_w[n]</c> (zeros when the layer has none).</summary>
+        public int[] Bias { get; }
+
+        /// <summary>Whether weights are quantized per output channel.</summary>
+        public bool PerChannel { get; }
+
+        /// <summary>M0 per channel (or one).</summary>
+        public int[] Multipliers { get; }
+
+        /// <summary>Shift per channel (or one).</summary>
+        public int[] Shifts { get; }
+
+        /// <summary>The real multipliers that <see cref="Multipliers"/> and <see cref="Shifts"/> encode.</summary>
+        public double[] RealMultipliers { get; }
+
+        /// <summary>Lower output clamp.</summary>
+        public int ActivationMin { get; }
+
+        /// <summary>Upper output clamp.</summary>
+        public int ActivationMax { get; }
+
+        /// <summary>
+        /// Quantizes a float layer as PyTorch stores it (weight [N, K], bias [N] or none): symmetric INT8 weights
+        /// per channel (scale max|w[n]|/127) or per tensor, bias rounded to INT32 at <c>S_in * S_w[n]</c>.
+        /// </summary>
+        public static QuantizedDense FromFloat(string name, int inputSize, int outputSize, QuantizationParameters input,
+            QuantizationParameters output, FusedActivation activation, float[] weights, float[]? bias, bool perChannel)
+        {
+            if (weights.Length != inputSize * outputSize) throw new ArgumentException($"{name}: {weights.Length} weights for [{outputSize}, {inputSize}].");
+            if (bias != null && bias.Length != outputSize) throw new ArgumentException($"{name}: {bias.Length} bias values for {outputSize} outputs.");
+            float[] scales = perChannel
+                ? QuantizationMath.ChooseSymmetricPerChannel(weights, outputSize)
+                : new[] { QuantizationMath.ChooseSymmetric(QuantizationMath.MaxAbs(weights, 0, weights.Length)).Scale };
+            var q = new sbyte[weights.Length];
+            for (int n = 0; n < outputSize; n++)
+            {
+                float scale = scales[perChannel ? n : 0];
+                for (int k = 0; k < inputSize; k++)
+                {
+                    int i = n * inputSize + k;
+                    q[i] = (sbyte)QuantizationMath.Quantize(weights[i], scale, 0, -QuantizationMath.SymmetricInt8Max, QuantizationMath.SymmetricInt8Max);
+                }
+            }
+
+            var qb = new int[outputSize];
+            if (bias != null)
+            {
+                for (int n = 0; n < outputSize; n++)
+                {
+                    qb[n] = QuantizationMath.QuantizeBias(bias[n], input.Scale, scales[perChannel ? n : 0]);
+                }
+            }
+
+            return new QuantizedDense(name, inputSize, outputSize, input, output, activation, q, scales, qb, perChannel);
+        }
+
+        /// <summary>sum_k |w[n, k]| for one output channel.</summary>
+        public long AbsoluteWeightSum(int n)
+        {
+            long sum = 0;
+            for (int k = 0; k < InputSize; k++) sum += Math.Abs(Weights[n * InputSize + k]);
+            return sum;
+        }
+
+        /// <summary>sum_k w[n, k] for one output channel (what the input zero point multiplies).</summary>
+        public long WeightSum(int n)
+        {
+            long sum = 0;
+            for (int k = 0; k < InputSize; k++) sum += Weights[n * InputSize + k];
+            return sum;
+        }
+
+        /// <summary>
+        /// The largest |accumulator| any input can produce in channel n, with the input zero point folded into the
+        /// bias or not: partial sums of <c>w * x</c> (|x| ≤ 128), of <c>w * (x - Z_in)</c> (≤ 255), plus the bias
+        /// and the folded term. Below 2^31 the INT32 accumulator is exact.
+        /// </summary>
+        public long AccumulatorBound(int n)
+        {
+            long abs = AbsoluteWeightSum(n);
+            long folded = Math.Abs((long)Bias[n] - (long)Input.ZeroPoint * WeightSum(n));
+            return Math.Max(255 * abs + Math.Abs((long)Bias[n]), 128 * abs + folded);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System;
+using System.Linq;
+using System.Reflection;
+using Gen.Tests.Support;
+using Xunit;
+
+namespace Gen.Tests.Generator
+{
+    /// <summary>Generated code against the reference interpreter, bit for bit, on random models and inputs.</summary>
+    public class DifferentialTests
+    {
+        public delegate void RunRow(ReadOnlySpan<sbyte> input, Span<sbyte> output);
+        public delegate void RunBatch(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int batchSize);
+
+        [Theory]
+        [InlineData(1, new[] { 1, 1 })]
+        [InlineData(2, new[] { 3, 17 })]
+        [InlineData(3, new[] { 17, 3, 1 })]
+        [InlineData(4, new[] { 784, 17, 10 })]
+        [InlineData(5, new[] { 64, 33, 47, 5 })]
+        [InlineData(6, new[] { 15, 16, 31, 32, 65 })]
+        [InlineData(7, new[] { 784, 128, 10 })]
+        public void GeneratedCodeEqualsTheInterpreter(int seed, int[] sizes) => Check(seed, sizes, preQuantized: false);
+
+        [Theory]
+        [InlineData(11, new[] { 17, 1 })]
+        [InlineData(12, new[] { 100, 40, 9 })]
+        public void PreQuantizedWeightsEqualTheInterpreter(int seed, int[] sizes) => Check(seed, sizes, preQuantized: true);
+
+        private static void Check(int seed, int[] sizes, bool preQuantized)
+        {
+            var rng = new Random(seed);
+            var model = RandomModel.Create(rng, sizes, preQuantized);
+            var run = GeneratorHarness.Run(model.Source, ("/project/weights/model.safetensors", model.Weights));
+            Assert.Empty(run.Errors);
+            var type = run.Load().GetType("DiffTest.Model")!;
+            var single = type.GetMethod("Run", new[] { typeof(ReadOnlySpan<sbyte>), typeof(Span<sbyte>) })!.CreateDelegate<RunRow>();
+            var batch = type.GetMethod("Run", new[] { typeof(ReadOnlySpan<sbyte>), typeof(Span<sbyte>), typeof(int) })!.CreateDelegate<RunBatch>();
+
+            const int rows = 40;
+            var inputs = new sbyte[rows * model.InputSize];
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                // Mostly uniform, with runs of the extremes so that clamps and ties get exercised.
+                inputs[i] = (sbyte)(i % 97 < 5 ? (rng.Next(2) == 0 ? -128 : 127) : rng.Next(-128, 128));
+            }
+
+            var expected = new sbyte[rows * model.OutputSize];
+            model.Reference.Run(inputs, expected);
+            var actual = new sbyte[rows * model.OutputSize];
+            for (int r = 0; r < rows; r++)
+            {
+                single(inputs.AsSpan(r * model.InputSize, model.InputSize), actual.AsSpan(r * model.OutputSize, model.OutputSize));
+            }
+
+            Assert.True(expected.SequenceEqual(actual), $"Run differs from the interpreter for {model.Description}");
+            var batched = new sbyte[rows * model.OutputSize];
+            batch(inputs, batched, rows);
+            Assert.Equal(expected, batched);
+            // Outputs must not be constant: the model exercises the requantization, not just the clamp.
+            if (model.OutputSize * rows > 8) Assert.True(expected.Distinct().Count() > 2, "degenerate test model");
+        }
+
+        [Fact]
+        public void RunChecksLengthsWithClearMessages()
+        {
+            var model = RandomModel.Create(new Random(3), new[] { 5, 4 });
+            var run = GeneratorHarness.Run(model.Source, ("weights/model.safetensors", model.Weights));
+            var type = run.Load().GetType("DiffTest.Model")!;
+            var single = type.GetMethod("Run", new[] { typeof(ReadOnlySpan<sbyte>), typeof(Span<sbyte>) })!.CreateDelegate<RunRow>();
+            var batch = type.GetMethod("Run", new[] { typeof(ReadOnlySpan<sbyte>), typeof(Span<sbyte>), typeof(int) })!.CreateDelegate<RunBatch>();
+            var e = Assert.Throws<ArgumentException>(() => single(new sbyte[4], new sbyte[4]));
+            Assert.Equal("input", e.ParamName);
+            Assert.Contains("Expected 5 values", e.Message);
+            e = Assert.Throws<ArgumentException>(() => single(new sbyte[5], new sbyte[3]));
+            Assert.Equal("output", e.ParamName);
+            e = Assert.Throws<ArgumentException>(() => batch(new sbyte[10], new sbyte[12], 2));
+            Assert.Equal("outputs", e.ParamName);
+            Assert.Throws<ArgumentOutOfRangeException>(() => batch(new sbyte[0], new sbyte[0], -1));
+            Assert.Equal(5, (int)type.GetField("InputSize")!.GetValue(null)!);
+            Assert.Equal(4, (int)type.GetField("OutputSize")!.GetValue(null)!);
+        }
+    }
+}
