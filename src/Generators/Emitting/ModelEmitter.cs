@@ -46,8 +46,8 @@ namespace Gen.Generators.Emitting
 
             EmitConstants(w, plan, last, scratch);
             EmitRun(w, plan, layers, names, scratch);
-            for (int i = 0; i < layers.Length; i++) EmitLayer(w, layers[i], names[i], i);
-            foreach (int k in layers.Select(l => l.InputSize).Distinct().OrderBy(k => k)) EmitDot(w, k);
+            for (int i = 0; i < layers.Length; i++) DenseKernelEmitter.Emit(w, layers[i], names[i], i);
+            DenseKernelEmitter.EmitConversions(w, layers);
             EmitRequantize(w);
             EmitThrowHelpers(w);
             for (int i = 0; i < layers.Length; i++) EmitLayerData(w, layers[i], names[i]);
@@ -117,133 +117,81 @@ namespace Gen.Generators.Emitting
             w.Line($"public const int OutputZeroPoint = {CodeWriter.Int(last.OutputZeroPoint)};");
             w.Line("/// <summary>Number of layers.</summary>");
             w.Line($"public const int LayerCount = {CodeWriter.Int(plan.Layers.Length)};");
-            w.Line("/// <summary>Bytes of stack scratch one <c>Run</c> uses for the activations between layers.</summary>");
-            w.Line($"public const int ScratchBytes = {CodeWriter.Int(plan.Layers.Length > 2 ? 2 * scratch : scratch)};");
             w.Line();
         }
 
         private static void EmitRun(CodeWriter w, ModelPlan plan, DenseLayerPlan[] layers, string[] names, int scratch)
         {
+            w.Line("/// <summary>The instruction sets a model's kernels can use, best last.</summary>");
+            w.Open("public enum KernelPath");
+            w.Line("/// <summary>Portable scalar code.</summary>");
+            w.Line("Scalar = 0,");
+            w.Line("/// <summary>256-bit AVX2.</summary>");
+            w.Line("Avx2 = 1,");
+            w.Line("/// <summary>512-bit AVX-512BW.</summary>");
+            w.Line("Avx512 = 2,");
+            w.Close();
+            w.Line();
+            w.Line("/// <summary>");
+            w.Line("/// The kernels <c>Run</c> uses: the best the CPU supports, chosen once. The environment variable");
+            w.Line("/// <c>GEN_KERNEL_PATH</c> (Scalar, Avx2 or Avx512) can lower it, for comparisons; it never raises it.");
+            w.Line("/// </summary>");
+            w.Line("public static KernelPath ActivePath { get; } = SelectPath();");
+            w.Line();
+            w.Open("private static KernelPath SelectPath()");
+            w.Line("KernelPath best = Avx512BW.IsSupported ? KernelPath.Avx512 : Avx2.IsSupported ? KernelPath.Avx2 : KernelPath.Scalar;");
+            w.Line("string? forced = Environment.GetEnvironmentVariable(\"GEN_KERNEL_PATH\");");
+            w.Line("return Enum.TryParse(forced, ignoreCase: true, out KernelPath path) && path < best ? path : best;");
+            w.Close();
+            w.Line();
             w.Line("/// <summary>Runs the model on one input row of <see cref=\"InputSize\"/> INT8 values.</summary>");
             w.Line("/// <exception cref=\"ArgumentException\">A span has the wrong length.</exception>");
             w.Open("public static void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output)");
             w.Line("if (input.Length != InputSize) ThrowLength(nameof(input), input.Length, InputSize);");
             w.Line("if (output.Length != OutputSize) ThrowLength(nameof(output), output.Length, OutputSize);");
-            w.Line("RunRow(input, output);");
+            w.Line("RunRows(input, output, 1, (int)ActivePath);");
             w.Close();
             w.Line();
-            w.Line("/// <summary>Runs the model on <paramref name=\"batchSize\"/> consecutive rows.</summary>");
+            w.Line("/// <summary>Runs the model on <paramref name=\"batchSize\"/> consecutive rows; blocks of rows share each weight load.</summary>");
             w.Line("/// <exception cref=\"ArgumentException\">A span does not hold exactly <paramref name=\"batchSize\"/> rows.</exception>");
             w.Open("public static void Run(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int batchSize)");
             w.Line("if (batchSize < 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, \"The batch size must not be negative.\");");
             w.Line("if (inputs.Length != (long)batchSize * InputSize) ThrowLength(nameof(inputs), inputs.Length, (long)batchSize * InputSize);");
             w.Line("if (outputs.Length != (long)batchSize * OutputSize) ThrowLength(nameof(outputs), outputs.Length, (long)batchSize * OutputSize);");
-            w.Line("for (int row = 0; row < batchSize; row++) RunRow(inputs.Slice(row * InputSize, InputSize), outputs.Slice(row * OutputSize, OutputSize));");
+            w.Line("RunRows(inputs, outputs, batchSize, (int)ActivePath);");
             w.Close();
             w.Line();
-            w.Open("private static void RunRow(ReadOnlySpan<sbyte> input, Span<sbyte> output)");
+            int block = 4;
+            w.Line("/// <summary>Runs <paramref name=\"rows\"/> rows with the kernels of <paramref name=\"path\"/> (a <see cref=\"KernelPath\"/>; lengths already checked).</summary>");
+            w.Open("internal static void RunRows(ReadOnlySpan<sbyte> input, Span<sbyte> output, int rows, int path)");
             if (layers.Length == 1)
             {
-                w.Line($"{names[0]}(input, output);");
+                w.Line($"{names[0]}(input, output, rows, path);");
             }
             else
             {
-                w.Line($"// Activations between layers ping-pong between {(layers.Length > 2 ? "two stack buffers" : "one stack buffer")} of the widest hidden layer.");
-                w.Line($"Span<sbyte> a = stackalloc sbyte[{CodeWriter.Int(scratch)}];");
-                if (layers.Length > 2) w.Line($"Span<sbyte> b = stackalloc sbyte[{CodeWriter.Int(scratch)}];");
+                w.Line($"// Activations between layers go through {(layers.Length > 2 ? "two stack buffers" : "a stack buffer")} of {CodeWriter.Int(block)} rows of the widest hidden layer.");
+                w.Line($"Span<sbyte> a = stackalloc sbyte[{CodeWriter.Int(block * scratch)}];");
+                if (layers.Length > 2) w.Line($"Span<sbyte> b = stackalloc sbyte[{CodeWriter.Int(block * scratch)}];");
+                w.Open($"for (int row = 0; row < rows; row += {CodeWriter.Int(block)})");
+                w.Line($"int count = Math.Min({CodeWriter.Int(block)}, rows - row);");
                 string previous = "input";
                 for (int i = 0; i < layers.Length; i++)
                 {
                     string target = i == layers.Length - 1 ? "output" : (i % 2 == 0 ? "a" : "b");
-                    string slice = target == "output" ? "output" : $"{target}.Slice(0, {CodeWriter.Int(layers[i].OutputSize)})";
-                    string source = previous == "input" ? "input" : $"{previous}.Slice(0, {CodeWriter.Int(layers[i].InputSize)})";
-                    w.Line($"{names[i]}({source}, {slice});");
+                    string source = previous == "input"
+                        ? $"input.Slice(row * InputSize, count * InputSize)"
+                        : $"{previous}.Slice(0, count * {CodeWriter.Int(layers[i].InputSize)})";
+                    string slice = target == "output"
+                        ? "output.Slice(row * OutputSize, count * OutputSize)"
+                        : $"{target}.Slice(0, count * {CodeWriter.Int(layers[i].OutputSize)})";
+                    w.Line($"{names[i]}({source}, {slice}, count, path);");
                     previous = target;
                 }
-            }
 
-            w.Close();
-            w.Line();
-        }
-
-        private static void EmitLayer(CodeWriter w, DenseLayerPlan layer, string name, int index)
-        {
-            string k = CodeWriter.Int(layer.InputSize), n = CodeWriter.Int(layer.OutputSize);
-            w.Line($"// Layer {CodeWriter.Int(index + 1)}, '{layer.Name}': fully connected {k} -> {n}, activation {Activation(layer.Activation)}, " +
-                   $"{(layer.PerChannel ? "per-channel" : "per-tensor")} INT8 weights{(layer.PreQuantized ? " (pre-quantized in the file)" : "")}.");
-            w.Line($"//   input:  scale {CodeWriter.Real(layer.InputScale)}, zero point {CodeWriter.Int(layer.InputZeroPoint)}");
-            w.Line($"//   output: scale {CodeWriter.Real(layer.OutputScale)}, zero point {CodeWriter.Int(layer.OutputZeroPoint)}, clamp [{CodeWriter.Int(layer.ActivationMin)}, {CodeWriter.Int(layer.ActivationMax)}]");
-            w.Line($"//   y[n] = clamp(MultiplyByQuantizedMultiplier(bias'[n] + sum_k w[n, k] * x[k], M0[n], shift[n]) + {CodeWriter.Int(layer.OutputZeroPoint)})");
-            w.Line($"//   where bias' = bias - ({CodeWriter.Int(layer.InputZeroPoint)}) * sum_k w[n, k] folds the input zero point in at build time.");
-            w.Line($"//   Largest possible |accumulator|: {CodeWriter.Int(layer.AccumulatorBound)} < 2^31, so INT32 is exact.");
-            w.Open($"private static void {name}(ReadOnlySpan<sbyte> input, Span<sbyte> output)");
-            w.Line($"ReadOnlySpan<int> bias = {name}Bias;");
-            if (layer.PerChannel)
-            {
-                w.Line($"ReadOnlySpan<int> multiplier = {name}Multiplier;");
-                w.Line($"ReadOnlySpan<int> rightShift = {name}RightShift;");
-            }
-
-            w.Line("ref sbyte x = ref MemoryMarshal.GetReference(input);");
-            w.Line($"ref sbyte w = ref MemoryMarshal.GetReference({name}Weights);");
-            w.Open($"for (int n = 0; n < {n}; n++)");
-            w.Line($"int acc = bias[n] + Dot{k}(ref x, ref Unsafe.Add(ref w, n * {k}));");
-            string m0 = layer.PerChannel ? "multiplier[n]" : CodeWriter.Int(layer.Multipliers[0]);
-            string shift = layer.PerChannel ? "rightShift[n]" : CodeWriter.Int(-layer.Shifts[0]);
-            string comment = layer.PerChannel ? "" : $" // x {CodeWriter.Real(layer.RealMultipliers[0])}";
-            w.Line($"output[n] = Requantize(acc, {m0}, {shift}, {CodeWriter.Int(layer.OutputZeroPoint)}, {CodeWriter.Int(layer.ActivationMin)}, {CodeWriter.Int(layer.ActivationMax)});{comment}");
-            w.Close();
-            w.Close();
-            w.Line();
-        }
-
-        private static void EmitDot(CodeWriter w, int k)
-        {
-            string ks = CodeWriter.Int(k);
-            w.Line($"/// <summary>sum of x[i] * w[i] over {ks} INT8 pairs. Exact: every partial sum is within the layer's accumulator bound.</summary>");
-            w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
-            w.Open($"private static int Dot{ks}(ref sbyte x, ref sbyte w)");
-            w.Line("int sum = 0;");
-            w.Line("nuint i = 0;");
-            if (k >= 32)
-            {
-                w.Open("if (Avx512BW.IsSupported)");
-                w.Line("// 32 bytes at a time: sign-extend to int16, multiply and add adjacent pairs into int32 (vpmaddwd).");
-                w.Line("Vector512<int> acc = Vector512<int>.Zero;");
-                w.Open($"for (; i <= {CodeWriter.Int(k - 32)}; i += 32)");
-                w.Line("Vector512<short> xs = Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref x, i));");
-                w.Line("Vector512<short> ws = Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref w, i));");
-                w.Line("acc = Avx512F.Add(acc, Avx512BW.MultiplyAddAdjacent(xs, ws));");
                 w.Close();
-                w.Line("sum = Vector512.Sum(acc);");
-                w.Close();
-                w.Line("else if (Avx2.IsSupported)");
-            }
-            else if (k >= 16)
-            {
-                w.Line("if (Avx2.IsSupported)");
             }
 
-            if (k >= 16)
-            {
-                w.Line("{");
-                w.Line("    // 16 bytes at a time: sign-extend to int16, multiply and add adjacent pairs into int32 (vpmaddwd).");
-                w.Line("    Vector256<int> acc = Vector256<int>.Zero;");
-                w.Line($"    for (; i <= {CodeWriter.Int(k - 16)}; i += 16)");
-                w.Line("    {");
-                w.Line("        Vector256<short> xs = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref x, i));");
-                w.Line("        Vector256<short> ws = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref w, i));");
-                w.Line("        acc = Avx2.Add(acc, Avx2.MultiplyAddAdjacent(xs, ws));");
-                w.Line("    }");
-                w.Line();
-                w.Line("    sum = Vector256.Sum(acc);");
-                w.Line("}");
-                w.Line();
-            }
-
-            w.Line("// The remainder (all of it without SIMD).");
-            w.Line($"for (; i < {ks}; i++) sum += Unsafe.Add(ref x, i) * Unsafe.Add(ref w, i);");
-            w.Line("return sum;");
             w.Close();
             w.Line();
         }
@@ -278,62 +226,69 @@ namespace Gen.Generators.Emitting
 
         private static void EmitLayerData(CodeWriter w, DenseLayerPlan layer, string name)
         {
-            int k = layer.InputSize;
-            var weights = layer.Weights.AsArray();
+            int kp = layer.PaddedInputSize;
+            int group = Planning.KernelPacker.Group(layer.Route);
+            var weights = layer.PackedWeights.AsArray();
             var scales = layer.WeightScales.AsArray();
-            w.Line($"// '{layer.Name}' weights, row-major [{CodeWriter.Int(layer.OutputSize)}, {CodeWriter.Int(k)}], symmetric INT8: real weight = q * scale of its channel.");
-            w.Line("// Static read-only data: the compiler stores the bytes in the assembly image and the span reads them in place.");
+            w.Line($"// '{layer.Name}' weights, symmetric INT8 (real weight = q * the channel's scale), packed for the kernels:");
+            w.Line($"// [{CodeWriter.Int(layer.Panels)} panels][{CodeWriter.Int(kp / group)} steps][16 channels][{CodeWriter.Int(group)} inputs]. Static read-only data: the");
+            w.Line("// bytes live in the assembly image and the span reads them in place.");
             w.Line($"private static ReadOnlySpan<sbyte> {name}Weights => new sbyte[]");
             w.Line("{");
-            for (int n = 0; n < layer.OutputSize; n++)
+            int panelBytes = kp * 16;
+            for (int p = 0; p < layer.Panels; p++)
             {
-                float scale = scales[layer.PerChannel ? n : 0];
-                w.Line($"    // channel {CodeWriter.Int(n)}, scale {CodeWriter.Real(scale)}");
-                var row = new CodeWriter();
-                row.Values(weights, n * k, k, 32, v => CodeWriter.Int(v));
-                foreach (var line in row.ToString().TrimEnd('\n').Split('\n')) w.Line("    " + line);
+                int first = p * 16, last = System.Math.Min(layer.OutputSize, first + 16) - 1;
+                string scale = layer.PerChannel
+                    ? string.Join(", ", Enumerable.Range(first, last - first + 1).Select(c => CodeWriter.Real(scales[c])))
+                    : CodeWriter.Real(scales[0]);
+                w.Line($"    // panel {CodeWriter.Int(p)}: channels {CodeWriter.Int(first)}..{CodeWriter.Int(last)}, scale{(layer.PerChannel ? "s" : "")} {scale}");
+                var block = new CodeWriter();
+                block.Values(weights, p * panelBytes, panelBytes, 16 * group, v => CodeWriter.Int(v));
+                foreach (var line in block.ToString().TrimEnd('\n').Split('\n')) w.Line("    " + line);
             }
 
             w.Line("};");
             w.Line();
 
             var bias = layer.Bias.AsArray();
-            var folded = layer.FoldedBias.AsArray();
-            w.Line($"// '{layer.Name}' bias with the input zero point folded in: bias' = bias - ({CodeWriter.Int(layer.InputZeroPoint)}) * sum_k w[n, k].");
+            var folded = layer.PackedBias.AsArray();
+            var m0 = layer.PackedMultipliers.AsArray();
+            var shifts = layer.PackedRightShifts.AsArray();
+            var real = layer.RealMultipliers.AsArray();
+            string fold = layer.Route == KernelRoute.Wide ? $"({CodeWriter.Int(layer.InputZeroPoint)})" : $"({CodeWriter.Int(layer.InputZeroPoint)} + 128)";
+            w.Line($"// '{layer.Name}' bias with the activation offset folded in: bias' = bias - {fold} * sum_k w[n, k]; padded to whole panels.");
             w.Line($"private static ReadOnlySpan<int> {name}Bias => new int[]");
             w.Line("{");
-            for (int n = 0; n < folded.Length; n++)
+            for (int c = 0; c < folded.Length; c++)
             {
-                w.Line($"    {CodeWriter.Int(folded[n])}, // channel {CodeWriter.Int(n)}: bias {CodeWriter.Int(bias[n])}");
+                w.Line(c < layer.OutputSize
+                    ? $"    {CodeWriter.Int(folded[c])}, // channel {CodeWriter.Int(c)}: bias {CodeWriter.Int(bias[c])}"
+                    : $"    {CodeWriter.Int(folded[c])}, // padding");
             }
 
             w.Line("};");
             w.Line();
-
-            if (layer.PerChannel)
+            w.Line($"// '{layer.Name}' requantization multipliers M0 (Q0.31); with the right shift below they encode the real S_in * S_w[n] / S_out.");
+            w.Line($"private static ReadOnlySpan<int> {name}Multiplier => new int[]");
+            w.Line("{");
+            for (int c = 0; c < m0.Length; c++)
             {
-                var m0 = layer.Multipliers.AsArray();
-                var shifts = layer.Shifts.AsArray();
-                var real = layer.RealMultipliers.AsArray();
-                w.Line($"// '{layer.Name}' requantization multipliers M0 (Q0.31) per channel; the comment gives the real S_in * S_w[n] / S_out.");
-                w.Line($"private static ReadOnlySpan<int> {name}Multiplier => new int[]");
-                w.Line("{");
-                for (int n = 0; n < m0.Length; n++)
-                {
-                    w.Line($"    {CodeWriter.Int(m0[n])}, // channel {CodeWriter.Int(n)}: x {CodeWriter.Real(real[n])} = M0 * 2^({CodeWriter.Int(shifts[n])} - 31)");
-                }
-
-                w.Line("};");
-                w.Line();
-                w.Line($"// '{layer.Name}' right shifts per channel (minus the multiplier's exponent).");
-                w.Line($"private static ReadOnlySpan<int> {name}RightShift => new int[]");
-                w.Line("{");
-                var row = new CodeWriter();
-                row.Values(shifts.Select(s => -s).ToArray(), 0, shifts.Length, 32, v => CodeWriter.Int(v));
-                foreach (var line in row.ToString().TrimEnd('\n').Split('\n')) w.Line("    " + line);
-                w.Line("};");
-                w.Line();
+                w.Line(c < layer.OutputSize
+                    ? $"    {CodeWriter.Int(m0[c])}, // channel {CodeWriter.Int(c)}: x {CodeWriter.Real(real[layer.PerChannel ? c : 0])} = M0 * 2^-(31 + {CodeWriter.Int(shifts[c])})"
+                    : $"    {CodeWriter.Int(m0[c])}, // padding");
             }
+
+            w.Line("};");
+            w.Line();
+            w.Line($"// '{layer.Name}' right shifts (minus the multiplier's exponent) per channel.");
+            w.Line($"private static ReadOnlySpan<int> {name}RightShift => new int[]");
+            w.Line("{");
+            var row = new CodeWriter();
+            row.Values(shifts, 0, shifts.Length, 16, v => CodeWriter.Int(v));
+            foreach (var line in row.ToString().TrimEnd('\n').Split('\n')) w.Line("    " + line);
+            w.Line("};");
+            w.Line();
         }
 
         private static string[] MethodNames(DenseLayerPlan[] layers)
@@ -374,7 +329,8 @@ namespace Gen.Generators.Emitting
             name == "Run" || name == "RunRow" || name == "Requantize" || name == "ThrowLength" || name == "ArgMax" ||
             name == "QuantizeInput" || name == "DequantizeOutput" || name.StartsWith("Dot", System.StringComparison.Ordinal) ||
             name.StartsWith("Input", System.StringComparison.Ordinal) || name.StartsWith("Output", System.StringComparison.Ordinal) ||
-            name == "LayerCount" || name == "ScratchBytes";
+            name == "LayerCount" || name == "KernelPath" || name == "ActivePath" || name == "SelectPath" ||
+            name.StartsWith("Widen", System.StringComparison.Ordinal) || name.StartsWith("ToUnsigned", System.StringComparison.Ordinal);
 
         private static string Topology(ModelPlan plan) =>
             CodeWriter.Int(plan.InputSize) + string.Concat(plan.Layers.Select(l =>

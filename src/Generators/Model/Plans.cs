@@ -1,5 +1,18 @@
 namespace Gen.Generators.Model
 {
+    /// <summary>How a layer's INT8 products are computed; see Planning/KernelPacker for the proofs.</summary>
+    internal enum KernelRoute
+    {
+        /// <summary>int16 x int16 into int32: always exact.</summary>
+        Wide = 0,
+
+        /// <summary>u8 x s8 into saturating int16 pairs, proven not to saturate.</summary>
+        Pair = 1,
+
+        /// <summary>As Pair, two steps accumulated in int16, proven not to overflow.</summary>
+        Quad = 2,
+    }
+
     /// <summary>One dense layer ready to emit: quantized weights, folded bias and requantization constants.</summary>
     internal sealed record DenseLayerPlan(
         string Name,
@@ -21,7 +34,21 @@ namespace Gen.Generators.Model
         EquatableArray<double> RealMultipliers,
         int ActivationMin,
         int ActivationMax,
-        long AccumulatorBound);
+        long AccumulatorBound,
+        KernelRoute Route,
+        int PairSafeChannels,
+        int QuadSafeChannels,
+        EquatableArray<sbyte> PackedWeights,
+        EquatableArray<int> PackedBias,
+        EquatableArray<int> PackedMultipliers,
+        EquatableArray<int> PackedRightShifts)
+    {
+        public int PaddedInputSize => Planning.KernelPacker.PaddedK(Route, InputSize);
+
+        public int PaddedOutputSize => Planning.KernelPacker.PadTo(OutputSize, Planning.KernelPacker.PanelWidth);
+
+        public int Panels => PaddedOutputSize / Planning.KernelPacker.PanelWidth;
+    }
 
     /// <summary>A whole model ready to emit, or the diagnostics that stop it.</summary>
     internal sealed record ModelPlan(

@@ -173,12 +173,27 @@ namespace Gen.Generators.Planning
             }
 
             if (diagnostics.Count > before) return null;
+            var route = KernelPacker.ChooseRoute(dense.Weights, inputSize, layer.Outputs, out int pairSafe, out int quadSafe);
+            var m0 = dense.PerChannel ? dense.Multipliers : Repeat(dense.Multipliers[0], layer.Outputs);
+            var rightShifts = Array.ConvertAll(dense.PerChannel ? dense.Shifts : Repeat(dense.Shifts[0], layer.Outputs), s => -s);
             return new DenseLayerPlan(layer.Name, inputSize, layer.Outputs, layer.Activation, dense.PerChannel, preQuantized,
                 input.Scale, input.ZeroPoint, output.Scale, output.ZeroPoint,
                 new EquatableArray<sbyte>(dense.Weights), new EquatableArray<float>(dense.WeightScales),
                 new EquatableArray<int>(dense.Bias), new EquatableArray<int>(folded),
                 new EquatableArray<int>(dense.Multipliers), new EquatableArray<int>(dense.Shifts),
-                new EquatableArray<double>(dense.RealMultipliers), dense.ActivationMin, dense.ActivationMax, worst);
+                new EquatableArray<double>(dense.RealMultipliers), dense.ActivationMin, dense.ActivationMax, worst,
+                route, pairSafe, quadSafe,
+                new EquatableArray<sbyte>(KernelPacker.Pack(dense.Weights, inputSize, layer.Outputs, route)),
+                new EquatableArray<int>(KernelPacker.FoldBias(dense.Bias, dense.Weights, inputSize, layer.Outputs, input.ZeroPoint, route)),
+                new EquatableArray<int>(KernelPacker.PadPerChannel(m0, layer.Outputs, 0)),
+                new EquatableArray<int>(KernelPacker.PadPerChannel(rightShifts, layer.Outputs, 0)));
+        }
+
+        private static int[] Repeat(int value, int count)
+        {
+            var values = new int[count];
+            for (int i = 0; i < count; i++) values[i] = value;
+            return values;
         }
 
         private static QuantizedDense? PreQuantized(DenseSpec layer, int inputSize, QuantizationParameters input,

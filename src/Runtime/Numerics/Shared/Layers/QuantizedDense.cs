@@ -147,15 +147,11 @@ namespace Gen.Runtime
         }
 
         /// <summary>
-        /// The largest |accumulator| any input can produce in channel n, with the input zero point folded into the
-        /// bias or not: partial sums of <c>w * x</c> (|x| ≤ 128), of <c>w * (x - Z_in)</c> (≤ 255), plus the bias
-        /// and the folded term. Below 2^31 the INT32 accumulator is exact.
+        /// A bound on every INT32 value any kernel forms for channel n, for any input: the reference sum of
+        /// <c>w * (x - Z_in)</c> (|x - Z_in| &lt;= 255), the SIMD sums of <c>w * x</c> and <c>w * (x + 128)</c>
+        /// (|.| &lt;= 255), and the biases with <c>Z_in sum w</c> or <c>(Z_in + 128) sum w</c> folded in (|Z_in + 128| &lt;= 255):
+        /// all are within <c>256 sum |w| + |bias|</c>. Below 2^31 every kernel's INT32 arithmetic is exact.
         /// </summary>
-        public long AccumulatorBound(int n)
-        {
-            long abs = AbsoluteWeightSum(n);
-            long folded = Math.Abs((long)Bias[n] - (long)Input.ZeroPoint * WeightSum(n));
-            return Math.Max(255 * abs + Math.Abs((long)Bias[n]), 128 * abs + folded);
-        }
+        public long AccumulatorBound(int n) => 256 * AbsoluteWeightSum(n) + Math.Abs((long)Bias[n]);
     }
 }

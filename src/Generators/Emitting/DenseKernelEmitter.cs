@@ -1,0 +1,351 @@
+using System.Collections.Generic;
+using System.Linq;
+using Gen.Generators.Model;
+using Gen.Generators.Planning;
+
+namespace Gen.Generators.Emitting
+{
+    /// <summary>
+    /// Emits one dense layer: the row-block driver, register-blocked SIMD micro-kernels (AVX-512BW and AVX2) with
+    /// the requantization epilogue fused in, and a scalar kernel over the same packed weights. Every shape, stride
+    /// and trip count is a literal.
+    /// </summary>
+    internal static class DenseKernelEmitter
+    {
+        /// <summary>Rows a micro-kernel processes at once (the activation broadcasts are shared by the panels).</summary>
+        private const int RowBlock = 4;
+
+        private sealed class Isa
+        {
+            public string Name = "";
+            public string Guard = "";
+            public string Vec = "";
+            public int Halves; // vectors per 16-channel panel
+            public int Lanes => 16 / Halves;
+            public int[] PanelCounts = new int[0]; // register blocks: panels per micro-kernel call
+            public string Ns = ""; // Avx512BW or Avx2
+            public string IntOps = ""; // Avx512F or Avx2
+        }
+
+        private static readonly Isa Avx512 = new Isa
+        {
+            Name = "Avx512", Guard = "Avx512BW.IsSupported", Vec = "Vector512", Halves = 1, PanelCounts = new[] { 4, 1 },
+            Ns = "Avx512BW", IntOps = "Avx512F",
+        };
+
+        private static readonly Isa Avx2 = new Isa
+        {
+            Name = "Avx2", Guard = "Avx2.IsSupported", Vec = "Vector256", Halves = 2, PanelCounts = new[] { 2, 1 },
+            Ns = "Avx2", IntOps = "Avx2",
+        };
+
+        public static void Emit(CodeWriter w, DenseLayerPlan layer, string name, int index)
+        {
+            EmitHeader(w, layer, index);
+            EmitDriver(w, layer, name);
+            foreach (var isa in new[] { Avx512, Avx2 })
+            {
+                foreach (int rows in new[] { RowBlock, 1 })
+                {
+                    foreach (int panels in isa.PanelCounts) EmitMicroKernel(w, layer, name, isa, rows, panels);
+                }
+
+                EmitEpilogue(w, layer, name, isa);
+            }
+
+            EmitScalar(w, layer, name);
+        }
+
+        private static string I(long v) => CodeWriter.Int(v);
+
+        private static void EmitHeader(CodeWriter w, DenseLayerPlan layer, int index)
+        {
+            string route = layer.Route switch
+            {
+                KernelRoute.Quad => "Quad: u8 x s8 products (vpmaddubsw) accumulated over two steps in int16 before widening",
+                KernelRoute.Pair => "Pair: u8 x s8 products added pairwise in int16 (vpmaddubsw), widened every step (vpmaddwd)",
+                _ => "Wide: int16 x int16 products added pairwise into int32 (vpmaddwd); exact for any INT8 weights",
+            };
+            w.Line($"// Layer {I(index + 1)}, '{layer.Name}': fully connected {I(layer.InputSize)} -> {I(layer.OutputSize)}, activation " +
+                   $"{(layer.Activation == 1 ? "ReLU" : layer.Activation == 2 ? "ReLU6" : "none")}, {(layer.PerChannel ? "per-channel" : "per-tensor")} INT8 weights" +
+                   $"{(layer.PreQuantized ? " (pre-quantized in the file)" : "")}.");
+            w.Line($"//   input:  scale {CodeWriter.Real(layer.InputScale)}, zero point {I(layer.InputZeroPoint)}");
+            w.Line($"//   output: scale {CodeWriter.Real(layer.OutputScale)}, zero point {I(layer.OutputZeroPoint)}, clamp [{I(layer.ActivationMin)}, {I(layer.ActivationMax)}]");
+            w.Line($"//   y[n] = clamp(MultiplyByQuantizedMultiplier(bias'[n] + sum_k w[n, k] * x'[k], M0[n], shift[n]) + {I(layer.OutputZeroPoint)})");
+            w.Line(layer.Route == KernelRoute.Wide
+                ? $"//   with x' = x and bias' = bias - ({I(layer.InputZeroPoint)}) * sum_k w[n, k] (the input zero point folded in at build time)."
+                : $"//   with x' = x + 128 (unsigned) and bias' = bias - ({I(layer.InputZeroPoint)} + 128) * sum_k w[n, k], folded in at build time.");
+            w.Line($"//   Route {route}.");
+            w.Line($"//   Saturation proof over the known weights: {I(layer.PairSafeChannels)} of {I(layer.OutputSize)} channels have every adjacent pair |w0| + |w1| <= 128,");
+            w.Line($"//   {I(layer.QuadSafeChannels)} of {I(layer.OutputSize)} keep 255 * (four |w|) <= 32767; the fast routes need all channels.");
+            w.Line($"//   Largest possible |accumulator|: {I(layer.AccumulatorBound)} < 2^31, so INT32 is exact.");
+            w.Line($"//   Packed weights: {I(layer.Panels)} panels of 16 channels x {I(layer.PaddedInputSize)} inputs (K padded with zero weights).");
+        }
+
+        private static void EmitDriver(CodeWriter w, DenseLayerPlan layer, string name)
+        {
+            bool wide = layer.Route == KernelRoute.Wide;
+            int k = layer.InputSize, kp = layer.PaddedInputSize, n = layer.OutputSize;
+            string elem = wide ? "short" : "byte";
+            w.Open($"private static void {name}(ReadOnlySpan<sbyte> input, Span<sbyte> output, int rows, int path)");
+            w.Line($"// Up to {I(RowBlock)} rows of activations, {(wide ? "sign-extended to int16" : "made unsigned (x + 128)")} and zero-padded to {I(kp)} values.");
+            w.Line($"Span<{elem}> xs = stackalloc {elem}[{I(RowBlock * kp)}];");
+            w.Line($"ref {elem} x = ref MemoryMarshal.GetReference(xs);");
+            w.Line("ref sbyte y = ref MemoryMarshal.GetReference(output);");
+            w.Open($"for (int row = 0; row < rows; row += {I(RowBlock)})");
+            w.Line($"int count = Math.Min({I(RowBlock)}, rows - row);");
+            w.Line($"for (int r = 0; r < count; r++) {(wide ? "Widen" : "ToUnsigned")}{I(k)}(input.Slice((row + r) * {I(k)}, {I(k)}), xs.Slice(r * {I(kp)}, {I(k)}));");
+            w.Line($"ref sbyte yRow = ref Unsafe.Add(ref y, row * {I(n)});");
+            w.Open("if (Avx512BW.IsSupported && path >= 2)");
+            EmitPanelLoop(w, layer, name, Avx512);
+            w.Close();
+            w.Open("else if (Avx2.IsSupported && path >= 1)");
+            EmitPanelLoop(w, layer, name, Avx2);
+            w.Close();
+            w.Open("else");
+            w.Line($"for (int r = 0; r < count; r++) {name}Scalar(ref Unsafe.Add(ref x, r * {I(kp)}), ref Unsafe.Add(ref yRow, r * {I(n)}));");
+            w.Close();
+            w.Close();
+            w.Close();
+            w.Line();
+        }
+
+        private static void EmitPanelLoop(CodeWriter w, DenseLayerPlan layer, string name, Isa isa)
+        {
+            int panels = layer.Panels, big = isa.PanelCounts[0];
+            int full = panels / big * big;
+            int kp = layer.PaddedInputSize, n = layer.OutputSize;
+            w.Open($"if (count == {I(RowBlock)})");
+            if (full > 0) w.Line($"for (int p = 0; p < {I(full)}; p += {I(big)}) {name}{isa.Name}R{I(RowBlock)}P{I(big)}(ref x, ref yRow, p);");
+            if (full < panels) w.Line($"for (int p = {I(full)}; p < {I(panels)}; p++) {name}{isa.Name}R{I(RowBlock)}P1(ref x, ref yRow, p);");
+            w.Close();
+            w.Open("else");
+            w.Open("for (int r = 0; r < count; r++)");
+            w.Line($"ref {(layer.Route == KernelRoute.Wide ? "short" : "byte")} xr = ref Unsafe.Add(ref x, r * {I(kp)});");
+            w.Line($"ref sbyte yr = ref Unsafe.Add(ref yRow, r * {I(n)});");
+            if (full > 0) w.Line($"for (int p = 0; p < {I(full)}; p += {I(big)}) {name}{isa.Name}R1P{I(big)}(ref xr, ref yr, p);");
+            if (full < panels) w.Line($"for (int p = {I(full)}; p < {I(panels)}; p++) {name}{isa.Name}R1P1(ref xr, ref yr, p);");
+            w.Close();
+            w.Close();
+        }
+
+        private static void EmitMicroKernel(CodeWriter w, DenseLayerPlan layer, string name, Isa isa, int rows, int panels)
+        {
+            var route = layer.Route;
+            bool wide = route == KernelRoute.Wide;
+            int kp = layer.PaddedInputSize, n = layer.OutputSize;
+            int group = KernelPacker.Group(route);
+            int steps = kp / group;
+            int panelBytes = kp * KernelPacker.PanelWidth;
+            int stepBytes = group * KernelPacker.PanelWidth;
+            string v = isa.Vec;
+            string elem = wide ? "short" : "byte";
+
+            w.Line($"/// <summary>{isa.Name}: {I(rows)} row(s) x {I(panels)} panel(s) of 16 channels from panel <paramref name=\"panel\"/>; " +
+                   $"{I(rows * panels * isa.Halves)} int32 accumulators stay in registers over all {I(steps)} steps.</summary>");
+            w.Open($"private static void {name}{isa.Name}R{I(rows)}P{I(panels)}(ref {elem} x, ref sbyte y, int panel)");
+            w.Line($"ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetReference({name}Weights), panel * {I(panelBytes)});");
+            var accs = new List<string>();
+            for (int r = 0; r < rows; r++)
+                for (int p = 0; p < panels; p++)
+                    for (int h = 0; h < isa.Halves; h++)
+                        accs.Add($"a{r}{p}{h}");
+            w.Line($"{v}<int> {string.Join(", ", accs.Select(a => a + " = default"))};");
+            if (!wide) w.Line($"{v}<short> ones = {v}.Create((short)1);");
+
+            int stride = route == KernelRoute.Quad ? 2 : 1;
+            w.Open($"for (nuint s = 0; s < {I(steps)}; s += {I(stride)})");
+            for (int t = 0; t < stride; t++)
+            {
+                string st = t == 0 ? "s" : $"(s + {I(t)})";
+                // Weights of this step for each panel and half.
+                for (int p = 0; p < panels; p++)
+                {
+                    for (int h = 0; h < isa.Halves; h++)
+                    {
+                        string offset = $"{I(p * panelBytes)} + {st} * {I(stepBytes)}" + (isa.Halves == 2 ? $" + {I(h * stepBytes / 2)}" : "");
+                        string load = wide
+                            ? (isa.Halves == 1
+                                ? $"Avx512BW.ConvertToVector512Int16(Vector256.LoadUnsafe(ref w, {offset}))"
+                                : $"Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref w, {offset}))")
+                            : $"{v}.LoadUnsafe(ref w, {offset})";
+                        w.Line($"{v}<{(wide ? "short" : "sbyte")}> w{p}{h}{t} = {load};");
+                    }
+                }
+
+                for (int r = 0; r < rows; r++)
+                {
+                    // Broadcast the row's next group of activations (2 int16 or 4 bytes) to every lane.
+                    string read = $"Unsafe.ReadUnaligned<int>(ref Unsafe.As<{elem}, byte>(ref Unsafe.Add(ref x, {I(r * kp)} + (int){st} * {I(group)})))";
+                    w.Line($"{v}<{(wide ? "short" : "byte")}> x{r}{t} = {v}.Create({read}).{(wide ? "AsInt16" : "AsByte")}();");
+                }
+            }
+
+            for (int r = 0; r < rows; r++)
+            {
+                for (int p = 0; p < panels; p++)
+                {
+                    for (int h = 0; h < isa.Halves; h++)
+                    {
+                        string acc = $"a{r}{p}{h}";
+                        if (wide)
+                        {
+                            w.Line($"{acc} += {isa.Ns}.MultiplyAddAdjacent(x{r}0, w{p}{h}0);");
+                        }
+                        else if (route == KernelRoute.Pair)
+                        {
+                            w.Line($"{acc} += {isa.Ns}.MultiplyAddAdjacent({isa.Ns}.MultiplyAddAdjacent(x{r}0, w{p}{h}0), ones);");
+                        }
+                        else
+                        {
+                            w.Line($"{acc} += {isa.Ns}.MultiplyAddAdjacent({isa.Ns}.MultiplyAddAdjacent(x{r}0, w{p}{h}0) + {isa.Ns}.MultiplyAddAdjacent(x{r}1, w{p}{h}1), ones);");
+                        }
+                    }
+                }
+            }
+
+            w.Close();
+            for (int r = 0; r < rows; r++)
+            {
+                for (int p = 0; p < panels; p++)
+                {
+                    for (int h = 0; h < isa.Halves; h++)
+                    {
+                        int lanes = isa.Lanes;
+                        string channel = $"(panel + {I(p)}) * 16 + {I(h * lanes)}";
+                        w.Line($"{name}{isa.Name}Store(a{r}{p}{h}, {channel}, ref Unsafe.Add(ref y, {I(r * n)}));");
+                    }
+                }
+            }
+
+            w.Close();
+            w.Line();
+        }
+
+        private static void EmitEpilogue(CodeWriter w, DenseLayerPlan layer, string name, Isa isa)
+        {
+            string v = isa.Vec, f = isa.IntOps;
+            int lanes = isa.Lanes, n = layer.OutputSize;
+            w.Line($"/// <summary>Requantizes {I(lanes)} accumulators of channels [channel, channel + {I(lanes)}) and stores those below {I(n)} to <c>y[channel..]</c>:");
+            w.Line("/// bias, rounding doubling high multiply by M0 (64-bit products of even and odd lanes), rounding right shift, zero point, clamp.</summary>");
+            w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+            w.Open($"private static void {name}{isa.Name}Store({v}<int> acc, int channel, ref sbyte y)");
+            w.Line($"acc += {v}.LoadUnsafe(ref MemoryMarshal.GetReference({name}Bias), (nuint)channel);");
+            w.Line($"{v}<int> m0 = {v}.LoadUnsafe(ref MemoryMarshal.GetReference({name}Multiplier), (nuint)channel);");
+            w.Line($"{v}<uint> shift = {v}.LoadUnsafe(ref MemoryMarshal.GetReference({name}RightShift), (nuint)channel).AsUInt32();");
+            w.Line("// (acc * m0 + 2^30) >> 31 on 64-bit products: vpmuldq multiplies the even lanes; shifting by 32 brings the odd ones down.");
+            w.Line($"{v}<long> round = {v}.Create(1L << 30);");
+            w.Line($"{v}<long> even = {f}.ShiftRightLogical({f}.Multiply(acc, m0) + round, 31);");
+            w.Line($"{v}<long> odd = {f}.ShiftRightLogical({f}.Multiply({f}.ShiftRightLogical(acc.AsInt64(), 32).AsInt32(), {f}.ShiftRightLogical(m0.AsInt64(), 32).AsInt32()) + round, 31);");
+            w.Line($"{v}<int> high = ((even & {v}.Create(0xFFFFFFFFL)) | {f}.ShiftLeftLogical(odd, 32)).AsInt32();");
+            w.Line("// Rounding divide by 2^shift, ties away from zero: the remainder against half the divisor, one more for negatives.");
+            w.Line($"{v}<int> mask = {f}.ShiftLeftLogicalVariable({v}.Create(1), shift) - {v}.Create(1);");
+            w.Line($"{v}<int> threshold = {f}.ShiftRightArithmetic(mask, 1) - {f}.ShiftRightArithmetic(high, 31);");
+            w.Line($"{v}<int> q = {f}.ShiftRightArithmeticVariable(high, shift) - {v}.GreaterThan(high & mask, threshold);");
+            w.Line($"q = {v}.Min({v}.Max(q + {v}.Create({I(layer.OutputZeroPoint)}), {v}.Create({I(layer.ActivationMin)})), {v}.Create({I(layer.ActivationMax)}));");
+            if (isa.Halves == 1)
+            {
+                w.Line("Vector128<sbyte> bytes = Avx512F.ConvertToVector128SByte(q);");
+            }
+            else
+            {
+                w.Line($"Vector128<sbyte> bytes = Vector128.Narrow(Vector128.Narrow(q.GetLower(), q.GetUpper()), Vector128<short>.Zero);");
+            }
+
+            if (n % lanes == 0)
+            {
+                w.Line(isa.Halves == 1
+                    ? "bytes.StoreUnsafe(ref Unsafe.Add(ref y, channel));"
+                    : "Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref y, channel)), bytes.AsInt64().ToScalar());");
+            }
+            else
+            {
+                w.Open($"if (channel + {I(lanes)} <= {I(n)})");
+                w.Line(isa.Halves == 1
+                    ? "bytes.StoreUnsafe(ref Unsafe.Add(ref y, channel));"
+                    : "Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref y, channel)), bytes.AsInt64().ToScalar());");
+                w.Close();
+                w.Open("else");
+                w.Line($"for (int i = 0; channel + i < {I(n)}; i++) Unsafe.Add(ref y, channel + i) = bytes.GetElement(i);");
+                w.Close();
+            }
+
+            w.Close();
+            w.Line();
+        }
+
+        private static void EmitScalar(CodeWriter w, DenseLayerPlan layer, string name)
+        {
+            bool wide = layer.Route == KernelRoute.Wide;
+            int kp = layer.PaddedInputSize, n = layer.OutputSize, group = KernelPacker.Group(layer.Route);
+            string elem = wide ? "short" : "byte";
+            w.Line("/// <summary>Portable kernel for one row over the same packed weights and folded bias.</summary>");
+            w.Open($"private static void {name}Scalar(ref {elem} x, ref sbyte y)");
+            w.Line($"ref sbyte w = ref MemoryMarshal.GetReference({name}Weights);");
+            w.Line($"ReadOnlySpan<int> bias = {name}Bias;");
+            w.Line($"ReadOnlySpan<int> multiplier = {name}Multiplier;");
+            w.Line($"ReadOnlySpan<int> rightShift = {name}RightShift;");
+            w.Open($"for (int c = 0; c < {I(n)}; c++)");
+            w.Line($"// Channel c is lane c % 16 of panel c / 16; step s holds k = {I(group)}s .. {I(group)}s + {I(group - 1)}.");
+            w.Line($"ref sbyte wc = ref Unsafe.Add(ref w, (c >> 4) * {I(kp * 16)} + (c & 15) * {I(group)});");
+            w.Line("int acc = bias[c];");
+            w.Open($"for (int s = 0; s < {I(kp / group)}; s++)");
+            for (int j = 0; j < group; j++)
+            {
+                w.Line($"acc += Unsafe.Add(ref wc, s * {I(group * 16)} + {I(j)}) * Unsafe.Add(ref x, s * {I(group)} + {I(j)});");
+            }
+
+            w.Close();
+            w.Line($"Unsafe.Add(ref y, c) = Requantize(acc, multiplier[c], rightShift[c], {I(layer.OutputZeroPoint)}, {I(layer.ActivationMin)}, {I(layer.ActivationMax)});");
+            w.Close();
+            w.Close();
+            w.Line();
+        }
+
+        /// <summary>Activation conversions, one pair per distinct input size.</summary>
+        public static void EmitConversions(CodeWriter w, IEnumerable<DenseLayerPlan> layers)
+        {
+            foreach (int k in layers.Where(l => l.Route == KernelRoute.Wide).Select(l => l.InputSize).Distinct().OrderBy(k => k))
+            {
+                w.Line($"/// <summary>Sign-extends {I(k)} INT8 activations to int16.</summary>");
+                w.Open($"private static void Widen{I(k)}(ReadOnlySpan<sbyte> source, Span<short> destination)");
+                w.Line("ref sbyte s = ref MemoryMarshal.GetReference(source);");
+                w.Line("ref short d = ref MemoryMarshal.GetReference(destination);");
+                w.Line("nuint i = 0;");
+                if (k >= 16)
+                {
+                    w.Open("if (Vector128.IsHardwareAccelerated)");
+                    w.Open($"for (; i <= {I(k - 16)}; i += 16)");
+                    w.Line("(Vector128<short> lower, Vector128<short> upper) = Vector128.Widen(Vector128.LoadUnsafe(ref s, i));");
+                    w.Line("lower.StoreUnsafe(ref d, i);");
+                    w.Line("upper.StoreUnsafe(ref d, i + 8);");
+                    w.Close();
+                    w.Close();
+                }
+
+                w.Line($"for (; i < {I(k)}; i++) Unsafe.Add(ref d, i) = Unsafe.Add(ref s, i);");
+                w.Close();
+                w.Line();
+            }
+
+            foreach (int k in layers.Where(l => l.Route != KernelRoute.Wide).Select(l => l.InputSize).Distinct().OrderBy(k => k))
+            {
+                w.Line($"/// <summary>Maps {I(k)} INT8 activations to unsigned bytes, x + 128 (flipping the sign bit).</summary>");
+                w.Open($"private static void ToUnsigned{I(k)}(ReadOnlySpan<sbyte> source, Span<byte> destination)");
+                w.Line("ref byte s = ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetReference(source));");
+                w.Line("ref byte d = ref MemoryMarshal.GetReference(destination);");
+                w.Line("nuint i = 0;");
+                if (k >= 16)
+                {
+                    w.Open("if (Vector128.IsHardwareAccelerated)");
+                    w.Line($"for (; i <= {I(k - 16)}; i += 16) (Vector128.LoadUnsafe(ref s, i) ^ Vector128.Create((byte)0x80)).StoreUnsafe(ref d, i);");
+                    w.Close();
+                }
+
+                w.Line($"for (; i < {I(k)}; i++) Unsafe.Add(ref d, i) = (byte)(Unsafe.Add(ref s, i) ^ 0x80);");
+                w.Close();
+                w.Line();
+            }
+        }
+    }
+}

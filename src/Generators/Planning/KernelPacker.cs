@@ -1,0 +1,107 @@
+using System;
+using Gen.Generators.Model;
+
+namespace Gen.Generators.Planning
+{
+    /// <summary>
+    /// Chooses a layer's GEMM route from its known weights and lays the weights out for it, at compile time.
+    /// <list type="bullet">
+    /// <item><b>Wide</b> (always exact): INT8 activations and weights sign-extended to int16 and multiplied pairwise
+    /// into int32 (<c>vpmaddwd</c>). Weights packed [N/16][K/2][16][2].</item>
+    /// <item><b>Pair</b>: activations made unsigned (<c>x + 128</c>) and multiplied with the signed weights by
+    /// <c>vpmaddubsw</c>, which adds adjacent products into a <i>saturating</i> int16; exact only when every adjacent
+    /// pair of weights satisfies <c>255 (|w0| + |w1|) &lt;= 32767</c>, i.e. <c>|w0| + |w1| &lt;= 128</c>. Packed
+    /// [N/16][K/4][16][4].</item>
+    /// <item><b>Quad</b>: as Pair, but two steps are added in int16 before widening; exact when, for every int16 lane,
+    /// <c>255 * (sum of the four |w| it accumulates) &lt;= 32767</c>.</item>
+    /// </list>
+    /// The proof is made over the whole layer (every channel), because one kernel serves all of its panels.
+    /// </summary>
+    internal static class KernelPacker
+    {
+        public const int PanelWidth = 16;
+
+        public static int PadTo(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
+
+        /// <summary>How many channels would pass each proof, and the route chosen.</summary>
+        public static KernelRoute ChooseRoute(sbyte[] weights, int k, int n, out int pairSafeChannels, out int quadSafeChannels)
+        {
+            pairSafeChannels = 0;
+            quadSafeChannels = 0;
+            int kq = PadTo(k, 8);
+            for (int c = 0; c < n; c++)
+            {
+                bool pair = true, quad = true;
+                for (int g = 0; g < kq; g += 8)
+                {
+                    // One 8-value block: steps g (k = g..g+3) and g+4; int16 lane j of a step holds the pair
+                    // (g+2j, g+2j+1); adding two steps puts (g+2j, g+2j+1, g+4+2j, g+5+2j) in one lane.
+                    for (int j = 0; j < 2; j++)
+                    {
+                        int a = Abs(weights, c, k, g + 2 * j) + Abs(weights, c, k, g + 2 * j + 1);
+                        int b = Abs(weights, c, k, g + 4 + 2 * j) + Abs(weights, c, k, g + 5 + 2 * j);
+                        if (a > 128 || b > 128) pair = false;
+                        if (255 * (a + b) > short.MaxValue) quad = false;
+                    }
+                }
+
+                if (pair) pairSafeChannels++;
+                if (pair && quad) quadSafeChannels++;
+            }
+
+            return quadSafeChannels == n ? KernelRoute.Quad : pairSafeChannels == n ? KernelRoute.Pair : KernelRoute.Wide;
+        }
+
+        /// <summary>K values per int32 lane step of the route's packing (2 for Wide, 4 for Pair and Quad).</summary>
+        public static int Group(KernelRoute route) => route == KernelRoute.Wide ? 2 : 4;
+
+        /// <summary>K padded as the route's kernel needs it (zero weights fill the padding).</summary>
+        public static int PaddedK(KernelRoute route, int k) => route == KernelRoute.Wide ? PadTo(k, 2) : route == KernelRoute.Pair ? PadTo(k, 4) : PadTo(k, 8);
+
+        /// <summary>Weights in panels of 16 output channels: [N/16][Kp/g][16][g], zero-padded in N and K.</summary>
+        public static sbyte[] Pack(sbyte[] weights, int k, int n, KernelRoute route)
+        {
+            int g = Group(route), kp = PaddedK(route, k), np = PadTo(n, PanelWidth);
+            var packed = new sbyte[np * kp];
+            for (int c = 0; c < n; c++)
+            {
+                int panel = c / PanelWidth, lane = c % PanelWidth;
+                for (int i = 0; i < k; i++)
+                {
+                    int step = i / g, within = i % g;
+                    packed[((panel * (kp / g) + step) * PanelWidth + lane) * g + within] = weights[c * k + i];
+                }
+            }
+
+            return packed;
+        }
+
+        /// <summary>
+        /// The bias with every compile-time term folded in, padded to whole panels: for Wide, <c>bias - Z_in sum w</c>;
+        /// for Pair and Quad, whose activations are <c>x + 128</c>, <c>bias - (Z_in + 128) sum w</c>.
+        /// </summary>
+        public static int[] FoldBias(int[] bias, sbyte[] weights, int k, int n, int inputZeroPoint, KernelRoute route)
+        {
+            int offset = inputZeroPoint + (route == KernelRoute.Wide ? 0 : 128);
+            var folded = new int[PadTo(n, PanelWidth)];
+            for (int c = 0; c < n; c++)
+            {
+                long sum = 0;
+                for (int i = 0; i < k; i++) sum += weights[c * k + i];
+                folded[c] = checked((int)(bias[c] - offset * sum));
+            }
+
+            return folded;
+        }
+
+        /// <summary>Per-channel values padded to whole panels (the padding repeats a harmless value).</summary>
+        public static int[] PadPerChannel(int[] values, int n, int fill)
+        {
+            var padded = new int[PadTo(n, PanelWidth)];
+            for (int c = 0; c < padded.Length; c++) padded[c] = c < values.Length ? values[c] : fill;
+            return padded;
+        }
+
+        private static int Abs(sbyte[] weights, int c, int k, int i) => i < k ? Math.Abs(weights[c * k + i]) : 0;
+    }
+}
