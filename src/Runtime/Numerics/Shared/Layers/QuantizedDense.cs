@@ -97,7 +97,8 @@ namespace Gen.Runtime
 
         /// <summary>
         /// Quantizes a float layer as PyTorch stores it (weight [N, K], bias [N] or none): symmetric INT8 weights
-        /// per channel (scale max|w[n]|/127) or per tensor, bias rounded to INT32 at <c>S_in * S_w[n]</c>.
+        /// per channel (scale max|w[n]|/127; an all-zero channel gets the scale that makes its multiplier 1/2) or per
+        /// tensor, bias rounded to INT32 at <c>S_in * S_w[n]</c>.
         /// </summary>
         public static QuantizedDense FromFloat(string name, int inputSize, int outputSize, QuantizationParameters input,
             QuantizationParameters output, FusedActivation activation, float[] weights, float[]? bias, bool perChannel)
@@ -107,6 +108,19 @@ namespace Gen.Runtime
             float[] scales = perChannel
                 ? QuantizationMath.ChooseSymmetricPerChannel(weights, outputSize)
                 : new[] { QuantizationMath.ChooseSymmetric(QuantizationMath.MaxAbs(weights, 0, weights.Length)).Scale };
+            // An all-zero channel (a pruned neuron, say) has no natural scale, and the placeholder 1 can put its
+            // requantization multiplier S_in * 1 / S_out at 1 or more, or below 2^-32, so that a valid model is
+            // rejected. Its zeros are exact at any scale: take the one that makes the multiplier 1/2.
+            for (int c = 0; c < scales.Length; c++)
+            {
+                int start = perChannel ? c * inputSize : 0, count = perChannel ? inputSize : weights.Length;
+                if (QuantizationMath.MaxAbs(weights, start, count) == 0)
+                {
+                    float scale = (float)(0.5 * output.Scale / input.Scale);
+                    if (scale > 0 && !float.IsInfinity(scale)) scales[c] = scale;
+                }
+            }
+
             var q = new sbyte[weights.Length];
             for (int n = 0; n < outputSize; n++)
             {
