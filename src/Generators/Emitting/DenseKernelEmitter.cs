@@ -252,8 +252,9 @@ namespace Gen.Generators.Emitting
                 w.Line($"Vector128<sbyte> bytes = Vector128.Narrow(Vector128.Narrow(q.GetLower(), q.GetUpper()), Vector128<short>.Zero);");
             }
 
-            if (n % lanes == 0)
+            if (n % KernelPacker.PanelWidth == 0)
             {
+                // Every panel is full: no padding channel is ever stored.
                 w.Line(isa.Halves == 1
                     ? "bytes.StoreUnsafe(ref Unsafe.Add(ref y, channel));"
                     : "Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref y, channel)), bytes.AsInt64().ToScalar());");

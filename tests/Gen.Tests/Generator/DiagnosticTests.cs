@@ -397,11 +397,11 @@ namespace Gen.Tests.Generator
                 $"[ModelInput({k}, Scale = 1f, ZeroPoint = 0)]\n" +
                 "[Dense(\"big\", 1, OutputScale = 1f)]\n" +
                 "public static partial class Net { }\n";
-            var weights = Enumerable.Repeat(1.0f, k).ToArray(); // all 127 once quantized: 255 * 127 * 70000 > 2^31
+            var weights = Enumerable.Repeat(1.0f, k).ToArray(); // all 127 once quantized: 256 * 127 * 70000 > 2^31
             var d = Expect(Run(source, new SafeTensorsWriter().F32("big.weight", weights, 1, k).ToBytes()), "GEN009", "Dense(\"big\"",
                 "Layer 'big' channel 0: an INT32 accumulator can reach ");
             Assert.Contains("K = 70000 inputs", Message(d), StringComparison.Ordinal);
-            Assert.Contains((255L * 127 * k).ToString(CultureInfo.InvariantCulture), Message(d), StringComparison.Ordinal);
+            Assert.Contains((256L * 127 * k).ToString(CultureInfo.InvariantCulture), Message(d), StringComparison.Ordinal);
         }
 
         // ---- GEN010 --------------------------------------------------------------------------------------------

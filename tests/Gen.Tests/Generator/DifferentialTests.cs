@@ -11,6 +11,12 @@ namespace Gen.Tests.Generator
     {
         public delegate void RunRow(ReadOnlySpan<sbyte> input, Span<sbyte> output);
         public delegate void RunBatch(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int batchSize);
+        public delegate void RunRowsWithPath(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int rows, int path);
+
+        /// <summary>The kernel paths this machine can run: 0 scalar, 1 AVX2, 2 AVX-512BW.</summary>
+        public static int[] SupportedPaths =>
+            new[] { 0 }.Concat(System.Runtime.Intrinsics.X86.Avx2.IsSupported ? new[] { 1 } : Array.Empty<int>())
+                .Concat(System.Runtime.Intrinsics.X86.Avx512BW.IsSupported ? new[] { 2 } : Array.Empty<int>()).ToArray();
 
         [Theory]
         [InlineData(1, new[] { 1, 1 })]
@@ -27,12 +33,27 @@ namespace Gen.Tests.Generator
         [InlineData(12, new[] { 100, 40, 9 })]
         public void PreQuantizedWeightsEqualTheInterpreter(int seed, int[] sizes) => Check(seed, sizes, preQuantized: true);
 
-        private static void Check(int seed, int[] sizes, bool preQuantized)
+        // Small weights let the generator prove the saturating u8 x s8 routes exact: |w| <= 64 makes every pair
+        // |w0| + |w1| <= 128 (Pair); |w| <= 32 keeps four of them within 255 * 128 (Quad).
+        [Theory]
+        [InlineData(31, new[] { 40, 33, 7 }, 64, "Pair")]
+        [InlineData(32, new[] { 784, 64 }, 64, "Pair")]
+        [InlineData(33, new[] { 17, 48, 5 }, 32, "Quad")]
+        [InlineData(34, new[] { 256, 256 }, 32, "Quad")]
+        [InlineData(35, new[] { 64, 50, 3 }, 127, "Wide")]
+        public void EveryRouteEqualsTheInterpreter(int seed, int[] sizes, int maxWeight, string route) =>
+            Check(seed, sizes, preQuantized: true, maxWeight, route);
+
+        private static void Check(int seed, int[] sizes, bool preQuantized, int maxWeight = 127, string? route = null)
         {
             var rng = new Random(seed);
-            var model = RandomModel.Create(rng, sizes, preQuantized);
+            var model = RandomModel.Create(rng, sizes, preQuantized, maxWeight);
             var run = GeneratorHarness.Run(model.Source, ("/project/weights/model.safetensors", model.Weights));
             Assert.Empty(run.Errors);
+            if (route != null)
+            {
+                Assert.Contains("//   Route " + route + ":", run.GeneratedSource("Model.g.cs"), StringComparison.Ordinal);
+            }
             var type = run.Load().GetType("DiffTest.Model")!;
             var single = type.GetMethod("Run", new[] { typeof(ReadOnlySpan<sbyte>), typeof(Span<sbyte>) })!.CreateDelegate<RunRow>();
             var batch = type.GetMethod("Run", new[] { typeof(ReadOnlySpan<sbyte>), typeof(Span<sbyte>), typeof(int) })!.CreateDelegate<RunBatch>();
@@ -57,6 +78,18 @@ namespace Gen.Tests.Generator
             var batched = new sbyte[rows * model.OutputSize];
             batch(inputs, batched, rows);
             Assert.Equal(expected, batched);
+
+            // Every kernel path the machine supports, with batch sizes that hit full and partial row blocks.
+            var withPath = type.GetMethod("RunRows", BindingFlags.NonPublic | BindingFlags.Static)!.CreateDelegate<RunRowsWithPath>();
+            foreach (int path in SupportedPaths)
+            {
+                foreach (int count in new[] { 1, 3, 4, 5, 9, rows })
+                {
+                    var y = new sbyte[count * model.OutputSize];
+                    withPath(inputs.AsSpan(0, count * model.InputSize), y, count, path);
+                    Assert.True(expected.AsSpan(0, y.Length).SequenceEqual(y), $"path {path}, {count} rows differ from the interpreter for {model.Description}");
+                }
+            }
             // Outputs must not be constant: the model exercises the requantization, not just the clamp.
             if (model.OutputSize * rows > 8) Assert.True(expected.Distinct().Count() > 2, "degenerate test model");
         }

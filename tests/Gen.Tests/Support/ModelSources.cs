@@ -17,7 +17,9 @@ namespace Gen.Tests.Support
         public required int OutputSize { get; init; }
         public required string Description { get; init; }
 
-        public static RandomModel Create(Random rng, int[] sizes, bool preQuantized = false)
+        /// <param name="maxWeight">For pre-quantized models: the largest |INT8 weight| (small weights let the
+        /// generator prove that the faster saturating routes are exact).</param>
+        public static RandomModel Create(Random rng, int[] sizes, bool preQuantized = false, int maxWeight = 127)
         {
             var writer = new SafeTensorsWriter();
             var layers = new List<QuantizedDense>();
@@ -42,7 +44,22 @@ namespace Gen.Tests.Support
                 int outZp = rng.Next(-128, 128);
                 var output = new QuantizationParameters(outScale, outZp);
                 QuantizedDense dense;
-                if (preQuantized)
+                if (preQuantized && maxWeight < 127)
+                {
+                    // INT8 weights drawn directly in [-maxWeight, maxWeight], with their own scales and bias.
+                    var qw = new sbyte[n * k];
+                    for (int i = 0; i < qw.Length; i++) qw[i] = (sbyte)rng.Next(-maxWeight, maxWeight + 1);
+                    int channels = perChannel ? n : 1;
+                    var scales = new float[channels];
+                    for (int c = 0; c < channels; c++) scales[c] = (float)((0.5 + rng.NextDouble()) * 2.0 / (maxWeight * Math.Sqrt(k)));
+                    var qb = new int[n];
+                    for (int i = 0; i < n; i++) qb[i] = rng.Next(-5000, 5000);
+                    writer.I8(name + ".weight", qw, n, k);
+                    writer.F32(name + ".weight_scale", scales, channels);
+                    writer.I32(name + ".bias", qb, n);
+                    dense = new QuantizedDense(name, k, n, input, output, (FusedActivation)activation, qw, scales, qb, perChannel);
+                }
+                else if (preQuantized)
                 {
                     // A file quantized elsewhere: INT8 weights, their scales and an INT32 bias.
                     var reference = QuantizedDense.FromFloat(name, k, n, input, output, (FusedActivation)activation, w, b, perChannel);
