@@ -50,7 +50,7 @@ double intMicros = Time(() =>
     for (int n = 0; n < count; n++) MnistMlp.Run(quantized.AsSpan(n * MnistData.Pixels, MnistData.Pixels), y);
 }, count);
 
-Console.WriteLine($"MNIST MLP {MnistMlp.InputSize}-128-{MnistMlp.OutputSize}, {count} held-out digits ({(typeof(MnistMlp).Assembly.Location.Length == 0 ? "NativeAOT" : "JIT")}, kernels {MnistMlp.ActivePath}, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription})");
+Console.WriteLine($"MNIST MLP {MnistMlp.InputSize}-128-{MnistMlp.OutputSize}, {count} held-out digits ({(System.Runtime.JitInfo.GetCompiledMethodCount() == 0 ? "NativeAOT" : "JIT")}, kernels {MnistMlp.ActivePath}, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription})");
 Console.WriteLine($"  float32 accuracy:           {floatAccuracy:F2} %   {floatMicros,7:F2} us per inference");
 Console.WriteLine($"  INT8 integer-only accuracy: {intAccuracy:F2} %   {intMicros,7:F2} us per inference");
 Console.WriteLine($"  difference: {intAccuracy - floatAccuracy:+0.00;-0.00;0.00} points; the two agree on {agree} of {count} digits");
