@@ -58,7 +58,7 @@ namespace Gen.Generators.Diagnostics
         public static readonly DiagnosticDescriptor PlanSummary = new DiagnosticDescriptor("GEN100",
             "Model generated",
             "Model '{0}': {1}",
-            Category, DiagnosticSeverity.Info, isEnabledByDefault: true);
+            Category, DiagnosticSeverity.Info, isEnabledByDefault: true, Help("GEN100"));
 
         public static readonly DiagnosticDescriptor[] All =
         {
@@ -77,6 +77,13 @@ namespace Gen.Generators.Diagnostics
         }
 
         private static DiagnosticDescriptor Error(string id, string title, string message) =>
-            new DiagnosticDescriptor(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+            new DiagnosticDescriptor(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, Help(id));
+
+        /// <summary>
+        /// Where each ID is explained. There is no web address to link to (helpLinkUri stays unset); the page ships in
+        /// the repository and in the Gen.Quantized package, both as docs/diagnostics.md.
+        /// </summary>
+        private static string Help(string id) =>
+            $"Explained, with an example and the fix, in docs/diagnostics.md#{id.ToLowerInvariant()} (in the Gen repository and in the Gen.Quantized package).";
     }
 }

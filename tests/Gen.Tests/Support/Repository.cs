@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Text;
@@ -18,8 +19,10 @@ namespace Gen.Tests.Support
             }
         }
 
-        /// <summary>Runs a program to completion and returns its exit code and combined output.</summary>
-        public static (int ExitCode, string Output) Execute(string fileName, string arguments, string workingDirectory, TimeSpan timeout)
+        /// <summary>Runs a program to completion and returns its exit code and combined output; <paramref name="environment"/>
+        /// sets (or, with a null value, removes) environment variables of the child.</summary>
+        public static (int ExitCode, string Output) Execute(string fileName, string arguments, string workingDirectory, TimeSpan timeout,
+            IReadOnlyDictionary<string, string?>? environment = null)
         {
             var start = new ProcessStartInfo(fileName, arguments)
             {
@@ -34,6 +37,12 @@ namespace Gen.Tests.Support
             start.Environment.Remove("MSBuildExtensionsPath");
             start.Environment.Remove("MSBUILD_EXE_PATH");
             start.Environment.Remove("MSBuildSDKsPath");
+            foreach (var pair in environment ?? new Dictionary<string, string?>())
+            {
+                if (pair.Value is null) start.Environment.Remove(pair.Key);
+                else start.Environment[pair.Key] = pair.Value;
+            }
+
             using var process = Process.Start(start)!;
             var output = new StringBuilder();
             process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (output) output.AppendLine(e.Data); };

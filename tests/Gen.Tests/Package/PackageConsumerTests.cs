@@ -1,0 +1,388 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+using System.Reflection;
+using System.Runtime.Loader;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using Gen.Runtime;
+using Gen.Runtime.Interpreter;
+using Gen.Tests.Support;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Gen.Tests.Package
+{
+    /// <summary>
+    /// What a user sees: the Gen.Quantized package is packed into a folder feed, a new console project outside the
+    /// repository adds it with <c>dotnet add package</c> (no project reference), declares an 8-4-3 model on a weights
+    /// file, builds, runs and publishes with NativeAOT; the printed outputs must equal the reference interpreter's.
+    /// The packaged generator is also run by the Roslyn 4.8 compiler API, the oldest compiler Gen supports.
+    /// </summary>
+    public sealed class PackageConsumerTests : IClassFixture<PackageConsumerTests.Consumer>
+    {
+        private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
+        private readonly Consumer _consumer;
+        private readonly ITestOutputHelper _log;
+
+        public PackageConsumerTests(Consumer consumer, ITestOutputHelper log)
+        {
+            _consumer = consumer;
+            _log = log;
+        }
+
+        [Fact]
+        public void PackageHasTheDocumentedLayoutAndMetadata()
+        {
+            using var zip = ZipFile.OpenRead(_consumer.PackagePath);
+            var files = zip.Entries.Select(e => e.FullName).Where(n => !n.StartsWith("_rels/", StringComparison.Ordinal) &&
+                !n.StartsWith("package/", StringComparison.Ordinal) && n != "[Content_Types].xml").OrderBy(n => n, StringComparer.Ordinal).ToArray();
+            _log.WriteLine(string.Join("\n", files));
+            Assert.Equal(new[]
+            {
+                "Gen.Quantized.nuspec",
+                "LICENSE",
+                "README.md",
+                "analyzers/dotnet/cs/Gen.Generators.dll",
+                "build/Gen.Quantized.targets",
+                "build/Gen.targets",
+                "buildTransitive/Gen.Quantized.targets",
+                "buildTransitive/Gen.targets",
+                "docs/diagnostics.md",
+                "lib/net8.0/Gen.Attributes.dll",
+                "lib/net8.0/Gen.Attributes.xml",
+                "lib/net8.0/Gen.Runtime.dll",
+                "lib/net8.0/Gen.Runtime.xml",
+            }, files);
+
+            // The packed weights step is the repository's Gen.targets, byte for byte.
+            string targets = File.ReadAllText(Path.Combine(Repository.Root, "src", "Generators", "build", "Gen.targets"));
+            using (var reader = new StreamReader(zip.GetEntry("build/Gen.targets")!.Open())) Assert.Equal(targets, reader.ReadToEnd());
+
+            XDocument nuspec;
+            using (var stream = zip.GetEntry("Gen.Quantized.nuspec")!.Open()) nuspec = XDocument.Load(stream);
+            var metadata = nuspec.Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+            string Field(string name) => metadata.Elements().Single(e => e.Name.LocalName == name).Value;
+            Assert.Equal("Gen.Quantized", Field("id"));
+            Assert.Equal(_consumer.Version, Field("version"));
+            Assert.Equal("MIT", Field("license"));
+            Assert.Equal("README.md", Field("readme"));
+            Assert.Contains("source generator", Field("description"), StringComparison.OrdinalIgnoreCase);
+            // No NuGet dependencies: the generator's Roslyn reference is build-time only.
+            Assert.DoesNotContain(metadata.Descendants(), e => e.Name.LocalName == "dependency");
+        }
+
+        [Fact]
+        public void FreshProjectBuildsAndRunsWithThePackage()
+        {
+            Assert.True(_consumer.Build.ExitCode == 0, _consumer.Build.Output);
+            // The weights step wrote its encoded copy under obj/, not into the project folder.
+            Assert.True(File.Exists(_consumer.EncodedWeights), _consumer.EncodedWeights);
+            Assert.False(Directory.Exists(Path.Combine(_consumer.ProjectDirectory, "gen-weights")));
+
+            var run = Repository.Execute("dotnet", "run -c Release --no-build", _consumer.ProjectDirectory, Timeout, _consumer.Environment);
+            Assert.True(run.ExitCode == 0, run.Output);
+            _log.WriteLine(run.Output);
+            Assert.Equal(_consumer.ExpectedOutput, Normalize(run.Output));
+        }
+
+        [Fact]
+        public void FreshProjectPublishesWithNativeAot()
+        {
+            Assert.True(_consumer.Build.ExitCode == 0, _consumer.Build.Output);
+            string publish = Path.Combine(_consumer.WorkDirectory, "aot");
+            var build = Repository.Execute("dotnet", $"publish -c Release -r linux-x64 -o \"{publish}\"", _consumer.ProjectDirectory, Timeout, _consumer.Environment);
+            Assert.True(build.ExitCode == 0, build.Output);
+            Assert.Contains("Generating native code", build.Output);
+            Assert.DoesNotMatch(new Regex(@"warning IL[23]\d{3}"), build.Output);
+            string binary = Path.Combine(publish, "Consumer");
+            _log.WriteLine($"NativeAOT binary: {new FileInfo(binary).Length:N0} bytes");
+            var run = Repository.Execute(binary, "", publish, Timeout);
+            Assert.True(run.ExitCode == 0, run.Output);
+            Assert.Equal(_consumer.ExpectedOutput, Normalize(run.Output));
+        }
+
+        /// <summary>
+        /// The packaged generator, loaded from the .nupkg the way a compiler loads an analyzer (its own load context,
+        /// Microsoft.CodeAnalysis shared with the host), run by Roslyn 4.8.0 (the .NET 8 SDK's compiler) over the
+        /// consumer's source and the weights file the package's MSBuild step encoded; the result must compile as C# 12
+        /// and compute the reference outputs.
+        /// </summary>
+        [Fact]
+        public void PackagedGeneratorRunsInRoslyn48()
+        {
+            Assert.True(_consumer.Build.ExitCode == 0, _consumer.Build.Output);
+            Assert.Equal(new Version(4, 8, 0, 0), typeof(CSharpCompilation).Assembly.GetName().Version);
+
+            string extracted = Path.Combine(_consumer.WorkDirectory, "extracted");
+            if (!Directory.Exists(extracted)) ZipFile.ExtractToDirectory(_consumer.PackagePath, extracted);
+            var loader = new IsolatedAnalyzerLoader();
+            var reference = new AnalyzerFileReference(Path.Combine(extracted, "analyzers", "dotnet", "cs", "Gen.Generators.dll"), loader);
+            var failures = new List<string>();
+            reference.AnalyzerLoadFailed += (_, e) => failures.Add(e.Message);
+            var generators = reference.GetGenerators(LanguageNames.CSharp);
+            Assert.Empty(failures);
+            Assert.Single(generators);
+            var loaded = Assert.Single(loader.Loaded);
+            Assert.StartsWith(extracted, loaded.Location, StringComparison.Ordinal);
+            var roslyn = loaded.GetReferencedAssemblies().Single(a => a.Name == "Microsoft.CodeAnalysis");
+            Assert.True(roslyn.Version! <= new Version(4, 8, 0, 0), $"the packaged generator needs Roslyn {roslyn.Version}");
+
+            var parse = new CSharpParseOptions(LanguageVersion.CSharp12);
+            string harness = "public static class Harness { public static sbyte[] Run(sbyte[] input) { var output = new sbyte[Tiny.OutputSize]; Tiny.Run(input, output); return output; } }";
+            var references = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+                .Where(p => p.Length > 0 && !Path.GetFileName(p).StartsWith("Gen.", StringComparison.Ordinal))
+                .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
+                .Append(MetadataReference.CreateFromFile(Path.Combine(extracted, "lib", "net8.0", "Gen.Attributes.dll")));
+            var compilation = CSharpCompilation.Create("Roslyn48Consumer",
+                new[]
+                {
+                    CSharpSyntaxTree.ParseText(File.ReadAllText(Path.Combine(_consumer.ProjectDirectory, "Model.cs")), parse, "Model.cs"),
+                    CSharpSyntaxTree.ParseText(harness, parse, "Harness.cs"),
+                },
+                references,
+                new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release,
+                    nullableContextOptions: NullableContextOptions.Enable));
+            string encoded = _consumer.EncodedWeights;
+            var driver = CSharpGeneratorDriver.Create(generators, new AdditionalText[] { new InMemoryText(encoded, File.ReadAllText(encoded)) }, parse);
+            driver.RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
+            Assert.Empty(generatorDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning));
+            Assert.Contains(generatorDiagnostics, d => d.Id == "GEN100");
+            Assert.Equal(2, output.SyntaxTrees.Count() - compilation.SyntaxTrees.Count());
+
+            using var image = new MemoryStream();
+            var emit = output.Emit(image);
+            Assert.True(emit.Success, string.Join("\n", emit.Diagnostics));
+            image.Position = 0;
+            var context = new AssemblyLoadContext("gen-roslyn48-consumer", isCollectible: true);
+            try
+            {
+                var run = context.LoadFromStream(image).GetType("Harness")!.GetMethod("Run")!;
+                var lines = Consumer.Inputs.Select((row, r) => $"{r}: {string.Join(" ", (sbyte[])run.Invoke(null, new object[] { row })!)}");
+                Assert.Equal(_consumer.ExpectedRows, string.Join("\n", lines));
+            }
+            finally
+            {
+                context.Unload();
+            }
+        }
+
+        private static string Normalize(string output) => output.Replace("\r\n", "\n", StringComparison.Ordinal).Trim();
+
+        /// <summary>Loads analyzers into a context of their own, as the compiler does, so that the test's own copy of
+        /// Gen.Generators is not the one used.</summary>
+        private sealed class IsolatedAnalyzerLoader : IAnalyzerAssemblyLoader
+        {
+            private readonly AssemblyLoadContext _context = new("gen-package-analyzer-" + Guid.NewGuid().ToString("N"));
+
+            public List<Assembly> Loaded { get; } = new();
+
+            public void AddDependencyLocation(string fullPath)
+            {
+            }
+
+            public Assembly LoadFromPath(string fullPath)
+            {
+                var assembly = _context.LoadFromAssemblyPath(fullPath);
+                if (!Loaded.Contains(assembly)) Loaded.Add(assembly);
+                return assembly;
+            }
+        }
+
+        /// <summary>
+        /// Packs the package (in a build folder of its own, so that concurrent builds of the repository are not
+        /// disturbed), writes the consumer project into a temporary folder and builds it once for all tests.
+        /// </summary>
+        public sealed class Consumer : IDisposable
+        {
+            internal static readonly sbyte[][] Inputs =
+            {
+                new sbyte[] { 0, 0, 0, 0, 0, 0, 0, 0 },
+                new sbyte[] { 10, -20, 30, -40, 50, -60, 70, -80 },
+                new sbyte[] { 127, 127, 127, 127, 127, 127, 127, 127 },
+                new sbyte[] { -128, -128, -128, -128, -128, -128, -128, -128 },
+                new sbyte[] { 127, -128, 64, -64, 32, -32, 16, -16 },
+                new sbyte[] { -5, 17, -33, 99, -101, 3, 88, -77 },
+            };
+
+            private const string ModelSource = """
+                using Gen;
+
+                [QuantizedModel("Data/tiny.safetensors")]
+                [ModelInput(8, Scale = 0.015625f, ZeroPoint = 0)]
+                [Dense("fc1", 4, Activation = Activation.Relu, OutputScale = 0.03125f, OutputZeroPoint = -128)]
+                [Dense("fc2", 3, OutputScale = 0.03125f, OutputZeroPoint = 3)]
+                public static partial class Tiny { }
+                """;
+
+            private const string ProjectFile = """
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup>
+                    <OutputType>Exe</OutputType>
+                    <TargetFramework>net9.0</TargetFramework>
+                    <RollForward>Major</RollForward>
+                    <ImplicitUsings>enable</ImplicitUsings>
+                    <Nullable>enable</Nullable>
+                    <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                    <InvariantGlobalization>true</InvariantGlobalization>
+                    <PublishAot>true</PublishAot>
+                    <IlcInstructionSet>x86-x64-v4</IlcInstructionSet>
+                  </PropertyGroup>
+                </Project>
+                """;
+
+            public Consumer()
+            {
+                WorkDirectory = Path.Combine(Path.GetTempPath(), "gen-package-" + Guid.NewGuid().ToString("N"));
+                ProjectDirectory = Path.Combine(WorkDirectory, "Consumer");
+                string feed = Path.Combine(WorkDirectory, "feed");
+                Directory.CreateDirectory(Path.Combine(ProjectDirectory, "Data"));
+
+                // A version of its own for every run: NuGet caches packages by id and version, and a stale 0.1.0 in a
+                // cache must never stand in for the package built here.
+                Version = "0.1.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
+                var pack = Repository.Execute("dotnet",
+                    $"pack src/Package/Gen.Package.csproj -c Release -o \"{feed}\" -p:PackageVersion={Version} " +
+                    $"-p:UseArtifactsOutput=true -p:ArtifactsPath=\"{Path.Combine(WorkDirectory, "artifacts")}\"",
+                    Repository.Root, Timeout);
+                if (pack.ExitCode != 0) throw new InvalidOperationException("dotnet pack failed:\n" + pack.Output);
+                PackagePath = Path.Combine(feed, $"Gen.Quantized.{Version}.nupkg");
+
+                // The user's machine: nuget.org plus the folder feed; a private package cache that falls back on this
+                // machine's cache for everything else (the NativeAOT compiler packs are large).
+                string machineCache = System.Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
+                    ? configured
+                    : Path.Combine(System.Environment.GetFolderPath(System.Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+                File.WriteAllText(Path.Combine(WorkDirectory, "nuget.config"), $"""
+                    <?xml version="1.0" encoding="utf-8"?>
+                    <configuration>
+                      <packageSources>
+                        <clear />
+                        <add key="gen-local" value="{feed}" />
+                        <add key="nuget.org" value="https://api.nuget.org/v3/index.json" protocolVersion="3" />
+                      </packageSources>
+                      <fallbackPackageFolders>
+                        <clear />
+                        <add key="machine" value="{machineCache}" />
+                      </fallbackPackageFolders>
+                    </configuration>
+                    """);
+                Environment = new Dictionary<string, string?> { ["NUGET_PACKAGES"] = Path.Combine(WorkDirectory, "packages") };
+
+                File.WriteAllText(Path.Combine(ProjectDirectory, "Consumer.csproj"), ProjectFile);
+                File.WriteAllText(Path.Combine(ProjectDirectory, "Model.cs"), ModelSource);
+                File.WriteAllText(Path.Combine(ProjectDirectory, "Program.cs"), ProgramSource());
+                var (weights, reference) = TinyModel();
+                File.WriteAllBytes(Path.Combine(ProjectDirectory, "Data", "tiny.safetensors"), weights);
+
+                var add = Repository.Execute("dotnet", $"add package Gen.Quantized --version {Version}", ProjectDirectory, Timeout, Environment);
+                if (add.ExitCode != 0) throw new InvalidOperationException("dotnet add package failed:\n" + add.Output);
+                string project = File.ReadAllText(Path.Combine(ProjectDirectory, "Consumer.csproj"));
+                if (!project.Contains("Include=\"Gen.Quantized\"", StringComparison.Ordinal) || project.Contains("ProjectReference", StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException("unexpected project file after dotnet add package:\n" + project);
+                }
+
+                Build = Repository.Execute("dotnet", "build -c Release", ProjectDirectory, Timeout, Environment);
+
+                var rows = new List<string>();
+                foreach (var (row, r) in Inputs.Select((row, r) => (row, r)))
+                {
+                    var output = new sbyte[3];
+                    reference.Run(row, output);
+                    rows.Add($"{r}: {string.Join(" ", output)}");
+                }
+
+                ExpectedRows = string.Join("\n", rows);
+                ExpectedOutput = "Tiny 8 -> 3\n" + ExpectedRows + "\nbatch: " + string.Join(" | ", rows.Select(l => l.Substring(l.IndexOf(' ') + 1)));
+            }
+
+            public string WorkDirectory { get; }
+
+            public string ProjectDirectory { get; }
+
+            public string PackagePath { get; }
+
+            /// <summary>The copy of the weights file that the package's MSBuild step encoded for the generator.</summary>
+            public string EncodedWeights => Path.Combine(ProjectDirectory, "obj", "Release", "net9.0", "gen-weights", "Data", "tiny.safetensors.genweights");
+
+            public string Version { get; }
+
+            public IReadOnlyDictionary<string, string?> Environment { get; }
+
+            public (int ExitCode, string Output) Build { get; }
+
+            public string ExpectedRows { get; }
+
+            public string ExpectedOutput { get; }
+
+            public void Dispose()
+            {
+                try
+                {
+                    Directory.Delete(WorkDirectory, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+                catch (UnauthorizedAccessException)
+                {
+                }
+            }
+
+            /// <summary>The consumer's program: every input row through Run, then all rows at once through the batch Run.</summary>
+            private static string ProgramSource()
+            {
+                var text = new StringBuilder();
+                text.AppendLine("sbyte[][] inputs =");
+                text.AppendLine("{");
+                foreach (var row in Inputs) text.AppendLine($"    new sbyte[] {{ {string.Join(", ", row)} }},");
+                text.AppendLine("};");
+                text.AppendLine("""
+                    Console.WriteLine($"Tiny {Tiny.InputSize} -> {Tiny.OutputSize}");
+                    var output = new sbyte[Tiny.OutputSize];
+                    for (int r = 0; r < inputs.Length; r++)
+                    {
+                        Tiny.Run(inputs[r], output);
+                        Console.WriteLine($"{r}: {string.Join(" ", output)}");
+                    }
+
+                    var batchIn = inputs.SelectMany(row => row).ToArray();
+                    var batchOut = new sbyte[inputs.Length * Tiny.OutputSize];
+                    Tiny.Run(batchIn, batchOut, inputs.Length);
+                    Console.WriteLine("batch: " + string.Join(" | ", batchOut.Chunk(Tiny.OutputSize).Select(o => string.Join(" ", o))));
+                    """);
+                return text.ToString();
+            }
+
+            /// <summary>An 8-4-3 MLP with fixed random float weights, and its reference interpreter.</summary>
+            private static (byte[] Weights, ReferenceInterpreter Reference) TinyModel()
+            {
+                var rng = new Random(20260);
+                float[] Uniform(int count, double range) => Enumerable.Range(0, count).Select(_ => (float)((rng.NextDouble() * 2 - 1) * range)).ToArray();
+                float[] w1 = Uniform(4 * 8, 1), b1 = Uniform(4, 0.5), w2 = Uniform(3 * 4, 1), b2 = Uniform(3, 0.5);
+                byte[] bytes = new SafeTensorsWriter()
+                    .F32("fc1.weight", w1, 4, 8).F32("fc1.bias", b1, 4)
+                    .F32("fc2.weight", w2, 3, 4).F32("fc2.bias", b2, 3)
+                    .ToBytes();
+                var input = new QuantizationParameters(0.015625f, 0);
+                var hidden = new QuantizationParameters(0.03125f, -128);
+                var output = new QuantizationParameters(0.03125f, 3);
+                var layers = new[]
+                {
+                    QuantizedDense.FromFloat("fc1", 8, 4, input, hidden, FusedActivation.Relu, w1, b1, perChannel: true),
+                    QuantizedDense.FromFloat("fc2", 4, 3, hidden, output, FusedActivation.None, w2, b2, perChannel: true),
+                };
+                return (bytes, new ReferenceInterpreter(8, input, layers));
+            }
+        }
+    }
+}
