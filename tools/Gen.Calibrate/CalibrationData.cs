@@ -1,0 +1,78 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.IO.Compression;
+
+namespace Gen.Calibrate
+{
+    /// <summary>A user error: reported as one line, exit code 2.</summary>
+    public sealed class UsageException : Exception
+    {
+        /// <summary>Creates the error.</summary>
+        public UsageException(string message) : base(message) { }
+    }
+
+    /// <summary>Reads calibration rows: raw u8 (optionally gzip, e.g. the MNIST sample's images) or raw little-endian f32.</summary>
+    public static class CalibrationData
+    {
+        /// <summary>
+        /// Reads a data file as float rows of <paramref name="rowSize"/> values: u8 values become
+        /// <c>(value - offset) * scale</c>; f32 files (extension <c>.f32</c>) are read as they are.
+        /// </summary>
+        public static float[] Read(string path, int rowSize, double scale, double offset)
+        {
+            if (!File.Exists(path)) throw new UsageException($"Data file '{path}' not found.");
+            if (rowSize <= 0) throw new UsageException($"--row-size must be positive (got {rowSize}).");
+            bool gzip = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
+            string inner = gzip ? path.Substring(0, path.Length - 3) : path;
+            byte[] bytes;
+            try
+            {
+                using var stream = File.OpenRead(path);
+                using Stream source = gzip ? new GZipStream(stream, CompressionMode.Decompress) : stream;
+                using var buffer = new MemoryStream();
+                source.CopyTo(buffer);
+                bytes = buffer.ToArray();
+            }
+            catch (InvalidDataException e)
+            {
+                throw new UsageException($"Data file '{path}' is not valid gzip: {e.Message}");
+            }
+
+            if (inner.EndsWith(".f32", StringComparison.OrdinalIgnoreCase))
+            {
+                if (bytes.Length % (4 * rowSize) != 0 || bytes.Length == 0)
+                {
+                    throw new UsageException($"Data file '{path}' holds {bytes.Length} bytes, not a whole number of float32 rows of {rowSize}.");
+                }
+
+                var floats = new float[bytes.Length / 4];
+                Buffer.BlockCopy(bytes, 0, floats, 0, bytes.Length);
+                if (!BitConverter.IsLittleEndian) throw new UsageException("float32 data needs a little-endian machine.");
+                return floats;
+            }
+
+            if (bytes.Length % rowSize != 0 || bytes.Length == 0)
+            {
+                throw new UsageException($"Data file '{path}' holds {bytes.Length} bytes, not a whole number of rows of {rowSize}.");
+            }
+
+            var result = new float[bytes.Length];
+            for (int i = 0; i < bytes.Length; i++) result[i] = (float)((bytes[i] - offset) * scale);
+            return result;
+        }
+
+        /// <summary>Parses a number or a fraction such as <c>1/255</c>.</summary>
+        public static double ParseNumber(string text, string option)
+        {
+            string[] parts = text.Split('/');
+            if (parts.Length <= 2 && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double a))
+            {
+                if (parts.Length == 1) return a;
+                if (double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double b) && b != 0) return a / b;
+            }
+
+            throw new UsageException($"{option}: '{text}' is not a number or a fraction like 1/255.");
+        }
+    }
+}
