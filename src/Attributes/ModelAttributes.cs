@@ -26,6 +26,13 @@ namespace Gen
 
         /// <summary>The weights file, as written in the attribute.</summary>
         public string WeightsFile { get; }
+
+        /// <summary>
+        /// A quantization-parameter file (lines <c>name scale zero_point [min max]</c>, as the calibration tool writes
+        /// them) that supplies every scale and zero point the attributes leave out. Optional: by default Gen looks
+        /// for <c>&lt;weights file name&gt;.calibration.txt</c> beside the weights. Values written in the attributes win.
+        /// </summary>
+        public string? Calibration { get; set; }
     }
 
     /// <summary>The model's input: a vector of INT8 values with their quantization.</summary>
@@ -38,7 +45,8 @@ namespace Gen
         /// <summary>Values per input row.</summary>
         public int Size { get; }
 
-        /// <summary>Real value of one INT8 step of the input (positive, finite).</summary>
+        /// <summary>Real value of one INT8 step of the input (positive, finite). Leave it out to take it from the
+        /// calibration file's <c>input</c> line.</summary>
         public float Scale { get; set; }
 
         /// <summary>The INT8 value that represents real 0, in [-128, 127].</summary>
@@ -69,7 +77,8 @@ namespace Gen
         /// <summary>The activation fused into the output clamp.</summary>
         public Activation Activation { get; set; }
 
-        /// <summary>Real value of one INT8 step of the output (positive, finite).</summary>
+        /// <summary>Real value of one INT8 step of the output (positive, finite). Leave it out to take it from the
+        /// calibration file's line for this layer.</summary>
         public float OutputScale { get; set; }
 
         /// <summary>The INT8 output value that represents real 0, in [-128, 127].</summary>

@@ -13,8 +13,8 @@ using Microsoft.CodeAnalysis.Text;
 namespace Gen.Generators
 {
     /// <summary>
-    /// The pipeline: attributes → <see cref="ModelSpec"/> (Parse) and weights files → <see cref="WeightsFileSpec"/>,
-    /// combined → <see cref="ModelPlan"/> (Plan) → C# (Emit). Every step's output is an equatable value, so an edit
+    /// The pipeline: attributes → <see cref="ModelSpec"/> (Parse), weights files → <see cref="WeightsFileSpec"/> and
+    /// quantization-parameter files → <see cref="CalibrationFileSpec"/>, combined → <see cref="ModelPlan"/> (Plan) → C# (Emit). Every step's output is an equatable value, so an edit
     /// that changes neither the attributes nor the weights reuses the cached source.
     /// </summary>
     [Generator(LanguageNames.CSharp)]
@@ -31,6 +31,9 @@ namespace Gen.Generators
 
             /// <summary>All weights files collected.</summary>
             public const string AllWeights = "Gen.AllWeights";
+
+            /// <summary>All quantization-parameter files collected.</summary>
+            public const string AllCalibrations = "Gen.AllCalibrations";
 
             /// <summary>Quantized, checked model plans.</summary>
             public const string Plans = "Gen.Plans";
@@ -53,18 +56,25 @@ namespace Gen.Generators
                 .Select(static (files, _) => new EquatableArray<WeightsFileSpec>(files.OrderBy(f => f.SourcePath, StringComparer.Ordinal).ToArray()))
                 .WithTrackingName(Steps.AllWeights);
 
-            var plans = specs.Combine(weights)
-                .Select(static (pair, _) => SafePlan(pair.Left, pair.Right))
+            var calibrations = context.AdditionalTextsProvider
+                .Where(static text => CalibrationFileReader.IsCalibrationFile(text))
+                .Select(static (text, ct) => CalibrationFileReader.Read(text, ct))
+                .Collect()
+                .Select(static (files, _) => new EquatableArray<CalibrationFileSpec>(files.OrderBy(f => f.Path, StringComparer.Ordinal).ToArray()))
+                .WithTrackingName(Steps.AllCalibrations);
+
+            var plans = specs.Combine(weights).Combine(calibrations)
+                .Select(static (pair, _) => SafePlan(pair.Left.Left, pair.Left.Right, pair.Right))
                 .WithTrackingName(Steps.Plans);
 
             context.RegisterSourceOutput(plans, static (spc, plan) => Emit(spc, plan));
         }
 
-        private static ModelPlan SafePlan(ModelSpec spec, EquatableArray<WeightsFileSpec> files)
+        private static ModelPlan SafePlan(ModelSpec spec, EquatableArray<WeightsFileSpec> files, EquatableArray<CalibrationFileSpec> calibrations)
         {
             try
             {
-                return ModelPlanner.Plan(spec, files);
+                return ModelPlanner.Plan(spec, files, calibrations);
             }
             catch (Exception e)
             {
@@ -98,9 +108,12 @@ namespace Gen.Generators
             context.AddSource(plan.HintName + ".g.cs", SourceText.From(model, System.Text.Encoding.UTF8));
             context.AddSource(plan.HintName + ".Boundary.g.cs", SourceText.From(boundary, System.Text.Encoding.UTF8));
             long weightBytes = plan.Layers.Sum(l => (long)l.Weights.Length);
+            string routes = string.Join("; ", plan.Layers.Select(l => string.Format(CultureInfo.InvariantCulture,
+                "'{0}' {1} route ({2}/{4} channels pass the pair proof, {3}/{4} the two-step int16 proof)",
+                l.Name, l.Route, l.PairSafeChannels, l.QuadSafeChannels, l.OutputSize)));
             context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.PlanSummary, null, plan.ClassName,
-                string.Format(CultureInfo.InvariantCulture, "{0} layers, {1} INT8 weights; dot products use AVX-512BW or AVX2 when the CPU has them, scalar otherwise",
-                    plan.Layers.Length, weightBytes)));
+                string.Format(CultureInfo.InvariantCulture, "{0} layers, {1} INT8 weights; {2}; kernels for AVX-512BW, AVX2 and scalar, chosen at run time",
+                    plan.Layers.Length, weightBytes, routes)));
         }
     }
 }

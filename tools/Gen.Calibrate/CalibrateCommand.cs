@@ -199,15 +199,19 @@ namespace Gen.Calibrate
             {
                 string prefix = Path.Combine(outDir, methods.Count == 1 ? stem : stem + "." + FileSafe(calibrated.Method));
                 string weightsRef = Path.GetFileName(o.Weights);
+                // The parameter file is named after the weights it belongs to (model.safetensors ->
+                // model.calibration.txt), which is where the generator looks for it by default.
+                string parameters = prefix + ".calibration.txt";
                 if (!calibrated.UsesGeneratorWeightScales)
                 {
                     File.WriteAllBytes(prefix + ".int8.safetensors", CalibrationWriters.WriteQuantizedWeights(calibrated));
                     weightsRef = Path.GetFileName(prefix + ".int8.safetensors");
                     written.Add(prefix + ".int8.safetensors");
+                    parameters = prefix + ".int8.calibration.txt";
                 }
 
                 File.WriteAllText(prefix + ".attributes.txt", CalibrationWriters.AttributeText(calibrated, weightsRef));
-                File.WriteAllText(prefix + ".calibration.txt", CalibrationWriters.CalibrationText(calibrated));
+                File.WriteAllText(parameters, CalibrationWriters.CalibrationText(calibrated));
                 var report = new StringBuilder();
                 report.Append("# Calibration of ").Append(Path.GetFileName(o.Weights)).Append(": ").Append(calibrated.Method).Append("\n\n");
                 if (accuracy is double a) report.Append(Invariant, $"Held-out accuracy: INT8 {a:F2} %, float {floatAccuracy:F2} %.\n\n");
@@ -215,7 +219,7 @@ namespace Gen.Calibrate
                 report.Append("\nCosine: float vs dequantized INT8 output of each layer over ").Append(cosineRows.Length / rowSize).Append(" calibration rows, errors of earlier layers included.\n");
                 File.WriteAllText(prefix + ".report.md", report.ToString());
                 written.Add(prefix + ".attributes.txt");
-                written.Add(prefix + ".calibration.txt");
+                written.Add(parameters);
                 written.Add(prefix + ".report.md");
                 foreach (var t in calibrated.Tensors)
                 {

@@ -51,6 +51,10 @@ namespace Gen.Generators.Diagnostics
             "Invalid model declaration",
             "{0}");
 
+        public static readonly DiagnosticDescriptor CalibrationFileProblem = Error("GEN012",
+            "Quantization-parameter file missing or malformed",
+            "The quantization-parameter file '{0}' cannot be used: {1}");
+
         public static readonly DiagnosticDescriptor InternalError = Error("GEN099",
             "Gen failed unexpectedly",
             "Gen could not generate this model because of an internal error; please report it: {0}");
@@ -63,7 +67,7 @@ namespace Gen.Generators.Diagnostics
         public static readonly DiagnosticDescriptor[] All =
         {
             ClassNotPartial, WeightsFileMissing, WeightsFileUnreadable, TensorMissing, ShapeMismatch, ScaleInvalid,
-            ZeroPointOutOfRange, MultiplierOutOfRange, AccumulatorOverflow, UnsupportedOption, InvalidDeclaration, InternalError, PlanSummary,
+            ZeroPointOutOfRange, MultiplierOutOfRange, AccumulatorOverflow, UnsupportedOption, InvalidDeclaration, CalibrationFileProblem, InternalError, PlanSummary,
         };
 
         public static DiagnosticDescriptor ById(string id)

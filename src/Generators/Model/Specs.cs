@@ -27,10 +27,12 @@ namespace Gen.Generators.Model
     }
 
     /// <summary>The declared input of a model.</summary>
-    internal sealed record InputSpec(int Size, float Scale, int ZeroPoint, LocationInfo? Location);
+    /// <remarks>A null scale or zero point was left out of the attribute, to come from a calibration file.</remarks>
+    internal sealed record InputSpec(int Size, float? Scale, int? ZeroPoint, LocationInfo? Location);
 
     /// <summary>One declared dense layer, as written in its attribute.</summary>
-    internal sealed record DenseSpec(string Name, int Outputs, int Activation, float OutputScale, int OutputZeroPoint,
+    /// <remarks>A null scale or zero point was left out of the attribute, to come from a calibration file.</remarks>
+    internal sealed record DenseSpec(string Name, int Outputs, int Activation, float? OutputScale, int? OutputZeroPoint,
         int WeightQuantization, LocationInfo? Location);
 
     /// <summary>Everything the attributes of one model class say, plus what is wrong with them.</summary>
@@ -39,6 +41,7 @@ namespace Gen.Generators.Model
         string ClassName,
         string Modifiers,
         string WeightsFile,
+        string? CalibrationFile,
         InputSpec? Input,
         EquatableArray<DenseSpec> Layers,
         LocationInfo? Location,
@@ -46,6 +49,12 @@ namespace Gen.Generators.Model
     {
         public string HintName => (Namespace is null ? "" : Namespace + ".") + ClassName;
     }
+
+    /// <summary>One line of a quantization-parameter file.</summary>
+    internal sealed record CalibrationEntry(string Name, float Scale, int ZeroPoint);
+
+    /// <summary>A quantization-parameter file: its path and entries, or the first problem found in it.</summary>
+    internal sealed record CalibrationFileSpec(string Path, EquatableArray<CalibrationEntry> Entries, string? Error);
 
     /// <summary>A weights file the build converted to text: its original path and its bytes (or why not).</summary>
     internal sealed record WeightsFileSpec(string SourcePath, EquatableArray<byte> Bytes, string? Error);

@@ -48,6 +48,13 @@ namespace Gen.Generators.Parsing
                     "[QuantizedModel] needs the path of a .safetensors weights file"));
             }
 
+            string? calibration = Named<string?>(modelAttribute, "Calibration", null);
+            if (calibration != null && calibration.Trim().Length == 0)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, modelLocation,
+                    "[QuantizedModel] Calibration must name a quantization-parameter file, or be left out"));
+            }
+
             InputSpec? input = null;
             var layers = new List<DenseSpec>();
             foreach (var attribute in type.GetAttributes())
@@ -80,15 +87,15 @@ namespace Gen.Generators.Parsing
             string? ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
             string modifiers = (type.DeclaredAccessibility == Accessibility.Public ? "public " : "internal ") +
                 (type.IsStatic ? "static " : "") + (type.IsSealed && !type.IsStatic ? "sealed " : "") + "partial class";
-            return new ModelSpec(ns, type.Name, modifiers, weightsFile, input, new EquatableArray<DenseSpec>(layers.ToArray()),
+            return new ModelSpec(ns, type.Name, modifiers, weightsFile, calibration, input, new EquatableArray<DenseSpec>(layers.ToArray()),
                 modelLocation, new EquatableArray<DiagnosticInfo>(diagnostics.ToArray()));
         }
 
         private static InputSpec ParseInput(AttributeData attribute, LocationInfo? location, List<DiagnosticInfo> diagnostics)
         {
             int size = attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Value is int s ? s : 0;
-            float scale = Named(attribute, "Scale", 0f);
-            int zeroPoint = Named(attribute, "ZeroPoint", 0);
+            float? scale = Optional<float>(attribute, "Scale");
+            int? zeroPoint = Optional<int>(attribute, "ZeroPoint");
             if (size <= 0)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, location,
@@ -106,8 +113,8 @@ namespace Gen.Generators.Parsing
             string name = args.Length == 2 && args[0].Value is string n ? n : "";
             int outputs = args.Length == 2 && args[1].Value is int o ? o : 0;
             int activation = Named(attribute, "Activation", 0);
-            float scale = Named(attribute, "OutputScale", 0f);
-            int zeroPoint = Named(attribute, "OutputZeroPoint", 0);
+            float? scale = Optional<float>(attribute, "OutputScale");
+            int? zeroPoint = Optional<int>(attribute, "OutputZeroPoint");
             int weights = Named(attribute, "Weights", 0);
             string label = $"Layer '{name}'";
 
@@ -145,22 +152,36 @@ namespace Gen.Generators.Parsing
             return new DenseSpec(name, outputs, activation, scale, zeroPoint, weights, location);
         }
 
-        private static void CheckScale(string what, float scale, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+        /// <summary>Checks a scale written in an attribute (one left out is resolved later, from a calibration file).</summary>
+        public static void CheckScale(string what, float? value, LocationInfo? location, List<DiagnosticInfo> diagnostics)
         {
+            if (value is not float scale) return;
             if (!(scale > 0) || float.IsInfinity(scale))
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ScaleInvalid, location, what,
-                    scale.ToString("R", CultureInfo.InvariantCulture) + (scale == 0 ? " (not set?)" : "")));
+                    scale.ToString("R", CultureInfo.InvariantCulture)));
             }
         }
 
-        private static void CheckZeroPoint(string what, int zeroPoint, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+        /// <summary>Checks a zero point written in an attribute.</summary>
+        public static void CheckZeroPoint(string what, int? value, LocationInfo? location, List<DiagnosticInfo> diagnostics)
         {
+            if (value is not int zeroPoint) return;
             if (zeroPoint < -128 || zeroPoint > 127)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ZeroPointOutOfRange, location, what,
                     zeroPoint.ToString(CultureInfo.InvariantCulture)));
             }
+        }
+
+        private static T? Optional<T>(AttributeData attribute, string name) where T : struct
+        {
+            foreach (var pair in attribute.NamedArguments)
+            {
+                if (pair.Key == name && pair.Value.Value is T value) return value;
+            }
+
+            return null;
         }
 
         private static T Named<T>(AttributeData attribute, string name, T fallback)

@@ -16,12 +16,13 @@ namespace Gen.Generators.Planning
     /// </summary>
     internal static class ModelPlanner
     {
-        public static ModelPlan Plan(ModelSpec spec, EquatableArray<WeightsFileSpec> files)
+        public static ModelPlan Plan(ModelSpec spec, EquatableArray<WeightsFileSpec> files, EquatableArray<CalibrationFileSpec> calibrations)
         {
             var diagnostics = new List<DiagnosticInfo>(spec.Diagnostics);
             var layers = new List<DenseLayerPlan>();
+            QuantizationParameters input = default;
             ModelPlan Result() => new ModelPlan(spec.Namespace, spec.ClassName, spec.Modifiers, spec.WeightsFile,
-                spec.Input?.Size ?? 0, spec.Input?.Scale ?? 0, spec.Input?.ZeroPoint ?? 0,
+                spec.Input?.Size ?? 0, input.Scale, input.ZeroPoint,
                 new EquatableArray<DenseLayerPlan>(layers.ToArray()), new EquatableArray<DiagnosticInfo>(diagnostics.ToArray()));
 
             if (diagnostics.Count > 0 || spec.Input is null)
@@ -40,6 +41,9 @@ namespace Gen.Generators.Planning
             }
 
             var file = matches[0];
+            var parameters = ParameterResolver.Resolve(spec, file.SourcePath, calibrations, diagnostics);
+            if (parameters is null) return Result();
+
             SafeTensorsFile tensors;
             try
             {
@@ -52,16 +56,18 @@ namespace Gen.Generators.Planning
                 return Result();
             }
 
-            var input = new QuantizationParameters(spec.Input.Scale, spec.Input.ZeroPoint);
+            input = parameters[0];
+            var current = input;
             int inputSize = spec.Input.Size;
-            foreach (var layer in spec.Layers)
+            for (int i = 0; i < spec.Layers.Length; i++)
             {
-                var output = new QuantizationParameters(layer.OutputScale, layer.OutputZeroPoint);
-                var planned = PlanDense(layer, inputSize, input, output, tensors, diagnostics);
+                var layer = spec.Layers[i];
+                var output = parameters[i + 1];
+                var planned = PlanDense(layer, inputSize, current, output, tensors, diagnostics);
                 if (planned is null) break; // later layers' shapes depend on this one: stop at the first broken layer
                 layers.Add(planned);
                 inputSize = layer.Outputs;
-                input = output;
+                current = output;
             }
 
             if (diagnostics.Count > 0) layers.Clear();

@@ -102,14 +102,16 @@ namespace Gen.Tests.Calibration
                 "--method", method, "--calibration-rows", "400", "--labels", m.Labels, "--out", _dir, "--easyquant-samples", "200");
             Assert.True(code == 0, output + err);
             Assert.Contains("held-out accuracy", output, StringComparison.Ordinal);
-            foreach (string suffix in new[] { ".attributes.txt", ".calibration.txt", ".report.md", ".input.svg", ".fc1.svg", ".fc2.svg" })
+            string weightsFile = method == "easyquant" ? "tiny.int8.safetensors" : "tiny.safetensors";
+            // The parameter file is named after the weights the attributes point at, where the generator looks for it.
+            string parametersFile = method == "easyquant" ? "tiny.int8.calibration.txt" : "tiny.calibration.txt";
+            foreach (string file in new[] { "tiny.attributes.txt", parametersFile, "tiny.report.md", "tiny.input.svg", "tiny.fc1.svg", "tiny.fc2.svg" })
             {
-                Assert.True(File.Exists(Path.Combine(_dir, "tiny" + suffix)), suffix);
+                Assert.True(File.Exists(Path.Combine(_dir, file)), file);
             }
 
-            Assert.Equal(3, File.ReadAllLines(Path.Combine(_dir, "tiny.calibration.txt")).Length);
+            Assert.Equal(3, File.ReadAllLines(Path.Combine(_dir, parametersFile)).Length);
             string attributes = File.ReadAllText(Path.Combine(_dir, "tiny.attributes.txt"));
-            string weightsFile = method == "easyquant" ? "tiny.int8.safetensors" : "tiny.safetensors";
             Assert.Contains($"[QuantizedModel(\"{weightsFile}\")]", attributes, StringComparison.Ordinal);
 
             // The attribute lines, pasted as written, above a partial class; the generator does the rest.
@@ -133,6 +135,23 @@ namespace Gen.Tests.Calibration
             }
 
             Assert.True(agree >= rows * 0.95, $"generated INT8 model agrees with float on {agree} of {rows} rows");
+
+            // The other route: attributes without any scale, the parameter file beside the weights. Same model, same bits.
+            string bare = "using Gen;\nnamespace FromFile;\n" + $"[QuantizedModel(\"{weightsFile}\")]\n[ModelInput(12)]\n" +
+                "[Dense(\"fc1\", 24, Activation = Activation.Relu)]\n[Dense(\"fc2\", 3)]\npublic static partial class Tiny { }\n";
+            var fromFile = GeneratorHarness.Run(bare, new[] { ("/project/" + parametersFile, File.ReadAllText(Path.Combine(_dir, parametersFile))) },
+                ("/project/" + weightsFile, File.ReadAllBytes(Path.Combine(_dir, weightsFile))));
+            Assert.Empty(fromFile.Errors);
+            var bareRun = fromFile.Load().GetType("FromFile.Tiny")!.GetMethod("Run", new[] { typeof(ReadOnlySpan<sbyte>), typeof(Span<sbyte>) })!
+                .CreateDelegate<RunRow>();
+            var y2 = new sbyte[3];
+            for (int r = 400; r < 600; r++)
+            {
+                quantize(m.Rows.AsSpan(r * 12, 12), x);
+                single(x, y);
+                bareRun(x, y2);
+                Assert.Equal(y, y2);
+            }
         }
     }
 }

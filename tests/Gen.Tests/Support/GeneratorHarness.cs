@@ -93,10 +93,15 @@ namespace Gen.Tests.Support
                 parseOptions: new CSharpParseOptions(LanguageVersion.Latest),
                 driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
-        public static GeneratorRun Run(string source, params (string Path, byte[] Bytes)[] weights)
+        public static GeneratorRun Run(string source, params (string Path, byte[] Bytes)[] weights) =>
+            Run(source, Array.Empty<(string, string)>(), weights);
+
+        /// <summary>Runs with weights files and plain-text additional files (quantization-parameter files).</summary>
+        public static GeneratorRun Run(string source, (string Path, string Text)[] texts, params (string Path, byte[] Bytes)[] weights)
         {
-            var texts = weights.Select(w => (AdditionalText)new InMemoryText(w.Path + ".genweights", SafeTensorsWriter.Encode(w.Bytes, w.Path)));
-            return Run(Compilation(source), Driver(texts));
+            var files = weights.Select(w => (AdditionalText)new InMemoryText(w.Path + ".genweights", SafeTensorsWriter.Encode(w.Bytes, w.Path)))
+                .Concat(texts.Select(t => (AdditionalText)new InMemoryText(t.Path, t.Text)));
+            return Run(Compilation(source), Driver(files));
         }
 
         public static GeneratorRun Run(Compilation compilation, GeneratorDriver driver)
