@@ -53,6 +53,7 @@ namespace Gen.Generators.Emitting
                 EmitEpilogue(w, layer, name, isa);
             }
 
+            EmitVector128(w, layer, name);
             EmitScalar(w, layer, name);
         }
 
@@ -96,11 +97,14 @@ namespace Gen.Generators.Emitting
             w.Line($"int count = Math.Min({I(RowBlock)}, rows - row);");
             w.Line($"for (int r = 0; r < count; r++) {(wide ? "Widen" : "ToUnsigned")}{I(k)}(input.Slice((row + r) * {I(k)}, {I(k)}), xs.Slice(r * {I(kp)}, {I(k)}));");
             w.Line($"ref sbyte yRow = ref Unsafe.Add(ref y, row * {I(n)});");
-            w.Open("if (Avx512BW.IsSupported && path >= 2)");
+            w.Open("if (Avx512BW.IsSupported && path >= 3)");
             EmitPanelLoop(w, layer, name, Avx512);
             w.Close();
-            w.Open("else if (Avx2.IsSupported && path >= 1)");
+            w.Open("else if (Avx2.IsSupported && path >= 2)");
             EmitPanelLoop(w, layer, name, Avx2);
+            w.Close();
+            w.Open("else if (Vector128.IsHardwareAccelerated && path >= 1)");
+            w.Line($"for (int r = 0; r < count; r++) {name}Vector128(ref Unsafe.Add(ref x, r * {I(kp)}), ref Unsafe.Add(ref yRow, r * {I(n)}));");
             w.Close();
             w.Open("else");
             w.Line($"for (int r = 0; r < count; r++) {name}Scalar(ref Unsafe.Add(ref x, r * {I(kp)}), ref Unsafe.Add(ref yRow, r * {I(n)}));");
@@ -271,6 +275,71 @@ namespace Gen.Generators.Emitting
                 w.Close();
             }
 
+            w.Close();
+            w.Line();
+        }
+
+        private static void EmitVector128(CodeWriter w, DenseLayerPlan layer, string name)
+        {
+            bool wide = layer.Route == KernelRoute.Wide;
+            int kp = layer.PaddedInputSize, n = layer.OutputSize, group = KernelPacker.Group(layer.Route);
+            int steps = kp / group, panelBytes = kp * 16, stepBytes = 16 * group;
+            int loads = stepBytes / 16; // Vector128<sbyte> loads per step and panel
+            int accumulators = loads * 4; // each load widens to four Vector128<int>
+            string elem = wide ? "short" : "byte";
+            w.Line("/// <summary>");
+            w.Line("/// Portable 128-bit kernel for one row (any CPU with Vector128 acceleration, ARM64 included): weights widened to int32");
+            w.Line($"/// and multiplied lane by lane. Each of the {I(accumulators)} accumulators of a panel holds {(wide ? "two channels x two" : "one channel x four")} partial sums,");
+            w.Line("/// added up once at the end.");
+            w.Line("/// </summary>");
+            w.Open($"private static void {name}Vector128(ref {elem} x, ref sbyte y)");
+            w.Line($"ref sbyte w = ref MemoryMarshal.GetReference({name}Weights);");
+            w.Line($"ReadOnlySpan<int> bias = {name}Bias;");
+            w.Line($"ReadOnlySpan<int> multiplier = {name}Multiplier;");
+            w.Line($"ReadOnlySpan<int> rightShift = {name}RightShift;");
+            w.Line($"Span<int> sums = stackalloc int[16];");
+            w.Open($"for (int panel = 0; panel < {I(layer.Panels)}; panel++)");
+            w.Line($"ref sbyte wp = ref Unsafe.Add(ref w, panel * {I(panelBytes)});");
+            var accs = Enumerable.Range(0, accumulators).Select(i => $"a{I(i)}").ToList();
+            w.Line($"Vector128<int> {string.Join(", ", accs.Select(a => a + " = default"))};");
+            w.Open($"for (int s = 0; s < {I(steps)}; s++)");
+            if (wide)
+            {
+                w.Line($"Vector128<int> xs = Vector128.Create((int)Unsafe.Add(ref x, 2 * s), Unsafe.Add(ref x, 2 * s + 1), Unsafe.Add(ref x, 2 * s), Unsafe.Add(ref x, 2 * s + 1));");
+            }
+            else
+            {
+                w.Line($"Vector128<int> xs = Vector128.Create((int)Unsafe.Add(ref x, 4 * s), Unsafe.Add(ref x, 4 * s + 1), Unsafe.Add(ref x, 4 * s + 2), Unsafe.Add(ref x, 4 * s + 3));");
+            }
+
+            for (int l = 0; l < loads; l++)
+            {
+                w.Line($"(Vector128<short> s{I(l)}l, Vector128<short> s{I(l)}h) = Vector128.Widen(Vector128.LoadUnsafe(ref wp, (nuint)(s * {I(stepBytes)} + {I(16 * l)})));");
+                w.Line($"(Vector128<int> i{I(l)}0, Vector128<int> i{I(l)}1) = Vector128.Widen(s{I(l)}l);");
+                w.Line($"(Vector128<int> i{I(l)}2, Vector128<int> i{I(l)}3) = Vector128.Widen(s{I(l)}h);");
+                for (int j = 0; j < 4; j++) w.Line($"a{I(4 * l + j)} += i{I(l)}{I(j)} * xs;");
+            }
+
+            w.Close();
+            for (int i = 0; i < accumulators; i++)
+            {
+                if (wide)
+                {
+                    // Lanes (c, k0), (c, k1), (c + 1, k0), (c + 1, k1).
+                    w.Line($"sums[{I(2 * i)}] = a{I(i)}.GetElement(0) + a{I(i)}.GetElement(1); sums[{I(2 * i + 1)}] = a{I(i)}.GetElement(2) + a{I(i)}.GetElement(3);");
+                }
+                else
+                {
+                    w.Line($"sums[{I(i)}] = Vector128.Sum(a{I(i)});");
+                }
+            }
+
+            w.Open($"for (int lane = 0; lane < 16; lane++)");
+            w.Line("int c = panel * 16 + lane;");
+            w.Line($"if (c >= {I(n)}) break;");
+            w.Line($"Unsafe.Add(ref y, c) = Requantize(bias[c] + sums[lane], multiplier[c], rightShift[c], {I(layer.OutputZeroPoint)}, {I(layer.ActivationMin)}, {I(layer.ActivationMax)});");
+            w.Close();
+            w.Close();
             w.Close();
             w.Line();
         }

@@ -13,10 +13,11 @@ namespace Gen.Tests.Generator
         public delegate void RunBatch(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int batchSize);
         public delegate void RunRowsWithPath(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int rows, int path);
 
-        /// <summary>The kernel paths this machine can run: 0 scalar, 1 AVX2, 2 AVX-512BW.</summary>
+        /// <summary>The kernel paths this machine can run: 0 scalar, 1 portable Vector128, 2 AVX2, 3 AVX-512BW.</summary>
         public static int[] SupportedPaths =>
-            new[] { 0 }.Concat(System.Runtime.Intrinsics.X86.Avx2.IsSupported ? new[] { 1 } : Array.Empty<int>())
-                .Concat(System.Runtime.Intrinsics.X86.Avx512BW.IsSupported ? new[] { 2 } : Array.Empty<int>()).ToArray();
+            new[] { 0 }.Concat(System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? new[] { 1 } : Array.Empty<int>())
+                .Concat(System.Runtime.Intrinsics.X86.Avx2.IsSupported ? new[] { 2 } : Array.Empty<int>())
+                .Concat(System.Runtime.Intrinsics.X86.Avx512BW.IsSupported ? new[] { 3 } : Array.Empty<int>()).ToArray();
 
         [Theory]
         [InlineData(1, new[] { 1, 1 })]
