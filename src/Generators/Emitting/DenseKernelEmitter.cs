@@ -72,7 +72,7 @@ namespace Gen.Generators.Emitting
                    $"{(layer.PreQuantized ? " (pre-quantized in the file)" : "")}.");
             w.Line($"//   input:  scale {CodeWriter.Real(layer.InputScale)}, zero point {I(layer.InputZeroPoint)}");
             w.Line($"//   output: scale {CodeWriter.Real(layer.OutputScale)}, zero point {I(layer.OutputZeroPoint)}, clamp [{I(layer.ActivationMin)}, {I(layer.ActivationMax)}]");
-            w.Line($"//   y[n] = clamp(MultiplyByQuantizedMultiplier(bias'[n] + sum_k w[n, k] * x'[k], M0[n], shift[n]) + {I(layer.OutputZeroPoint)})");
+            w.Line($"//   y[n] = clamp(MultiplyByQuantizedMultiplier(bias'[n] + sum_k w[n, k] * x'[k], M0[n], shift[n]) + ({I(layer.OutputZeroPoint)}))");
             w.Line(layer.Route == KernelRoute.Wide
                 ? $"//   with x' = x and bias' = bias - ({I(layer.InputZeroPoint)}) * sum_k w[n, k] (the input zero point folded in at build time)."
                 : $"//   with x' = x + 128 (unsigned) and bias' = bias - ({I(layer.InputZeroPoint)} + 128) * sum_k w[n, k], folded in at build time.");
