@@ -1,4 +1,5 @@
 using System;
+using System.Numerics;
 
 namespace Gen.Runtime.Kernels
 {
@@ -21,54 +22,36 @@ namespace Gen.Runtime.Kernels
     {
         /// <summary>Softmax of a row of INT32 logits (real value <c>S * factor * q</c>) into INT8 probabilities.</summary>
         /// <exception cref="ArgumentException">The row is empty or the spans differ in length.</exception>
-        public static void Softmax(ReadOnlySpan<int> input, Span<sbyte> output, SoftmaxPlan plan)
-        {
-            CheckLengths(input.Length, output.Length);
-            int max = input[0];
-            for (int i = 1; i < input.Length; i++)
-            {
-                max = Math.Max(max, input[i]);
-            }
-
-            // q - max in [-(2^32 - 1), 0]: a long.
-            long sum = 0;
-            for (int i = 0; i < input.Length; i++)
-            {
-                sum += IntExp.Exp((long)input[i] - max, plan.Exp);
-            }
-
-            long reciprocal = Reciprocal(sum);
-            for (int i = 0; i < input.Length; i++)
-            {
-                output[i] = Probability(IntExp.Exp((long)input[i] - max, plan.Exp), reciprocal);
-            }
-        }
+        public static void Softmax(ReadOnlySpan<int> input, Span<sbyte> output, SoftmaxPlan plan) => SoftmaxRow(input, output, plan);
 
         /// <summary>
         /// Softmax of a row of INT8 logits (real value <c>S * factor * (q - Z)</c>; the zero point cancels when the
         /// maximum is subtracted) into INT8 probabilities.
         /// </summary>
         /// <exception cref="ArgumentException">The row is empty or the spans differ in length.</exception>
-        public static void Softmax(ReadOnlySpan<sbyte> input, Span<sbyte> output, SoftmaxPlan plan)
+        public static void Softmax(ReadOnlySpan<sbyte> input, Span<sbyte> output, SoftmaxPlan plan) => SoftmaxRow(input, output, plan);
+
+        private static void SoftmaxRow<T>(ReadOnlySpan<T> input, Span<sbyte> output, SoftmaxPlan plan)
+            where T : struct, IBinaryInteger<T>
         {
             CheckLengths(input.Length, output.Length);
-            int max = input[0];
+            long max = long.CreateTruncating(input[0]);
             for (int i = 1; i < input.Length; i++)
             {
-                max = Math.Max(max, input[i]);
+                max = Math.Max(max, long.CreateTruncating(input[i]));
             }
 
-            // q - max in [-255, 0].
+            // q - max in [-(2^32 - 1), 0] for INT32 rows, [-255, 0] for INT8 rows: a long either way.
             long sum = 0;
             for (int i = 0; i < input.Length; i++)
             {
-                sum += IntExp.Exp(input[i] - max, plan.Exp);
+                sum += IntExp.Exp(long.CreateTruncating(input[i]) - max, plan.Exp);
             }
 
             long reciprocal = Reciprocal(sum);
             for (int i = 0; i < input.Length; i++)
             {
-                output[i] = Probability(IntExp.Exp(input[i] - max, plan.Exp), reciprocal);
+                output[i] = Probability(IntExp.Exp(long.CreateTruncating(input[i]) - max, plan.Exp), reciprocal);
             }
         }
 
