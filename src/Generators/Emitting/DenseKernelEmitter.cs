@@ -180,7 +180,7 @@ namespace Gen.Generators.Emitting
                 for (int r = 0; r < rows; r++)
                 {
                     // Broadcast the row's next group of activations (2 int16 or 4 bytes) to every lane.
-                    string read = $"Unsafe.ReadUnaligned<int>(ref Unsafe.As<{elem}, byte>(ref Unsafe.Add(ref x, {I(r * kp)} + (int){st} * {I(group)})))";
+                    string read = $"Unsafe.ReadUnaligned<int>(ref Unsafe.As<{elem}, byte>(ref Unsafe.Add(ref x, {I(r * kp)} + {st} * {I(group)})))";
                     w.Line($"{v}<{(wide ? "short" : "byte")}> x{r}{t} = {v}.Create({read}).{(wide ? "AsInt16" : "AsByte")}();");
                 }
             }
