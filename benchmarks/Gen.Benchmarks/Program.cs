@@ -15,6 +15,7 @@ namespace Gen.Benchmarks
     ///   dotnet run -c Release -- --quick                      three small shapes and the probes
     ///   dotnet run -c Release -- --stopwatch [--quick]        the simple Stopwatch harness (what the NativeAOT binary runs)
     ///   dotnet run -c Release -- --check                      correctness checks only
+    ///   dotnet run -c Release -- --nativeaot --filter '*'     the suite under BenchmarkDotNet's NativeAOT toolchain (ILCompiler 9)
     /// Other arguments go to BenchmarkDotNet's switcher (e.g. --filter '*Gemm*', --runtimes nativeaot9.0).
     /// --summary-out FILE also writes the compact Markdown table (RESULTS.md's format) to FILE.
     /// </summary>
@@ -56,7 +57,8 @@ namespace Gen.Benchmarks
                 rest.AddRange(new[] { "--filter", "*" });
             }
 
-            var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest.ToArray());
+            bool nativeAot = rest.Remove("--nativeaot");
+            var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest.ToArray(), new SuiteConfig(nativeAot));
             var gemmResults = new List<Measurement>();
             var probeResults = new List<Measurement>();
             foreach (var summary in summaries)

@@ -18,7 +18,7 @@ namespace Gen.Benchmarks
         {
             var text = new StringBuilder();
             var inv = CultureInfo.InvariantCulture;
-            text.AppendLine("| M x K x N | Generated µs | Generated GMAC/s | NaiveScalar µs | NaiveScalar GMAC/s | Float32 µs | Float32 GMAC/s | Generated vs Naive | Generated vs Float32 | Generated alloc |");
+            text.AppendLine("| M x K x N | Generated µs | Generated GMAC/s | NaiveScalar µs | NaiveScalar GMAC/s | Float32 µs | Float32 GMAC/s | Speed-up vs NaiveScalar | Speed-up vs Float32 | Generated alloc |");
             text.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
             foreach (string shape in GemmShape.All.Where(s => gemm.Any(m => m.Shape == s)))
             {
@@ -41,7 +41,7 @@ namespace Gen.Benchmarks
                 foreach (string other in new[] { "NaiveScalar", "Float32" })
                 {
                     var m = gemm.FirstOrDefault(x => x.Shape == shape && x.Kernel == other);
-                    text.Append(generated.HasValue && m != null ? string.Format(inv, "| {0:F1}x faster ", m.NanosecondsPerCall / generated.Value) : "| - ");
+                    text.Append(generated.HasValue && m != null ? string.Format(inv, "| {0:F2}x ", m.NanosecondsPerCall / generated.Value) : "| - ");
                 }
 
                 var g = gemm.FirstOrDefault(x => x.Shape == shape && x.Kernel == "Generated");
