@@ -1,0 +1,109 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using BenchmarkDotNet.Running;
+
+namespace Gen.Benchmarks
+{
+    /// <summary>
+    /// Usage:
+    ///   dotnet run -c Release -- --filter '*'                 the whole BenchmarkDotNet suite (JIT)
+    ///   dotnet run -c Release -- --quick                      three small shapes and the probes
+    ///   dotnet run -c Release -- --stopwatch [--quick]        the simple Stopwatch harness (what the NativeAOT binary runs)
+    ///   dotnet run -c Release -- --check                      correctness checks only
+    ///   dotnet run -c Release -- --nativeaot --filter '*'     the suite under BenchmarkDotNet's NativeAOT toolchain (ILCompiler 9)
+    /// Other arguments go to BenchmarkDotNet's switcher (e.g. --filter '*Gemm*', --runtimes nativeaot9.0).
+    /// --summary-out FILE also writes the compact Markdown table (RESULTS.md's format) to FILE.
+    /// </summary>
+    public static class Program
+    {
+        /// <summary>Quick mode: three small shapes. An environment variable so BenchmarkDotNet's child processes see it.</summary>
+        public static bool Quick => Environment.GetEnvironmentVariable("GEN_BENCH_QUICK") == "1";
+
+        public static int Main(string[] args)
+        {
+            var rest = new List<string>(args);
+            string? summaryOut = TakeOption(rest, "--summary-out");
+            if (rest.Remove("--quick")) Environment.SetEnvironmentVariable("GEN_BENCH_QUICK", "1");
+            bool check = rest.Remove("--check");
+            // The native binary has no JIT for BenchmarkDotNet to drive: it always runs the Stopwatch harness.
+            bool stopwatch = rest.Remove("--stopwatch") || IsNativeAot;
+            var shapes = Quick ? GemmShape.Quick : GemmShape.All;
+
+            if (check || stopwatch)
+            {
+                Console.WriteLine(Describe());
+                if (!SelfCheck.Run(shapes))
+                {
+                    Console.Error.WriteLine("Self-check failed.");
+                    return 1;
+                }
+
+                if (check) return 0;
+                var (gemm, probes) = StopwatchHarness.Run(shapes);
+                string table = ResultsTable.Format(gemm, probes);
+                Console.WriteLine();
+                Console.WriteLine(table);
+                if (summaryOut != null) File.WriteAllText(summaryOut, table);
+                return 0;
+            }
+
+            if (Quick && !rest.Any(a => a.StartsWith("--filter", StringComparison.Ordinal) || a == "-f"))
+            {
+                rest.AddRange(new[] { "--filter", "*" });
+            }
+
+            bool nativeAot = rest.Remove("--nativeaot");
+            var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest.ToArray(), new SuiteConfig(nativeAot));
+            var gemmResults = new List<Measurement>();
+            var probeResults = new List<Measurement>();
+            foreach (var summary in summaries)
+            {
+                foreach (var report in summary.Reports)
+                {
+                    if (report.ResultStatistics == null) continue;
+                    var benchmark = report.BenchmarkCase;
+                    string method = benchmark.Descriptor.WorkloadMethod.Name;
+                    double bytes = report.GcStats.GetBytesAllocatedPerOperation(benchmark) ?? -1;
+                    var shape = benchmark.Parameters.Items.FirstOrDefault(p => p.Name == nameof(GemmBenchmarks.Shape))?.Value as string;
+                    var measurement = new Measurement(shape ?? "-", method, report.ResultStatistics.Mean, bytes);
+                    (shape == null ? probeResults : gemmResults).Add(measurement);
+                }
+            }
+
+            if (gemmResults.Count + probeResults.Count > 0)
+            {
+                string table = ResultsTable.Format(gemmResults, probeResults);
+                Console.WriteLine();
+                Console.WriteLine("Summary (mean time per call):");
+                Console.WriteLine(table);
+                if (summaryOut != null) File.WriteAllText(summaryOut, table);
+            }
+
+            return 0;
+        }
+
+        /// <summary>True in the NativeAOT binary. (RuntimeFeature.IsDynamicCodeSupported is false under the JIT too here:
+        /// PublishAot sets that switch in the runtimeconfig; but the JIT has compiled methods by now and NativeAOT never does.)</summary>
+        public static bool IsNativeAot => System.Runtime.JitInfo.GetCompiledMethodCount() == 0;
+
+        /// <summary>One line on the runtime and the instruction sets the process sees.</summary>
+        public static string Describe() =>
+            $"{RuntimeInformation.FrameworkDescription}, {(IsNativeAot ? "NativeAOT" : "JIT")}, " +
+            $"{RuntimeInformation.ProcessArchitecture}; Avx2 {Avx2.IsSupported}, Avx512F {Avx512F.IsSupported}, Avx512BW {Avx512BW.IsSupported}, AvxVnni {AvxVnni.IsSupported}, " +
+            $"Vector512.IsHardwareAccelerated {Vector512.IsHardwareAccelerated}";
+
+        private static string? TakeOption(List<string> args, string name)
+        {
+            int i = args.IndexOf(name);
+            if (i < 0 || i + 1 >= args.Count) return null;
+            string value = args[i + 1];
+            args.RemoveRange(i, 2);
+            return value;
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+
+namespace Gen.Benchmarks
+{
+    /// <summary>One measured kernel: nanoseconds per call and bytes allocated per call (-1 when not measured).</summary>
+    public sealed record Measurement(string Shape, string Kernel, double NanosecondsPerCall, double BytesPerCall);
+
+    /// <summary>The compact Markdown tables RESULTS.md shows, built from either harness's measurements.</summary>
+    public static class ResultsTable
+    {
+        public static readonly string[] Kernels = { "Generated", "NaiveScalar", "Float32" };
+
+        public static string Format(IReadOnlyList<Measurement> gemm, IReadOnlyList<Measurement> probes)
+        {
+            var text = new StringBuilder();
+            var inv = CultureInfo.InvariantCulture;
+            text.AppendLine("| M x K x N | Generated µs | Generated GMAC/s | NaiveScalar µs | NaiveScalar GMAC/s | Float32 µs | Float32 GMAC/s | Speed-up vs NaiveScalar | Speed-up vs Float32 | Generated alloc |");
+            text.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+            foreach (string shape in GemmShape.All.Where(s => gemm.Any(m => m.Shape == s)))
+            {
+                long macs = GemmShape.Parse(shape).Macs;
+                text.Append("| ").Append(shape).Append(' ');
+                double? generated = null;
+                foreach (string kernel in Kernels)
+                {
+                    var m = gemm.FirstOrDefault(x => x.Shape == shape && x.Kernel == kernel);
+                    if (m == null)
+                    {
+                        text.Append("| - | - ");
+                        continue;
+                    }
+
+                    if (kernel == "Generated") generated = m.NanosecondsPerCall;
+                    text.Append(inv, $"| {Micro(m.NanosecondsPerCall)} | {macs / m.NanosecondsPerCall:F2} ");
+                }
+
+                foreach (string other in new[] { "NaiveScalar", "Float32" })
+                {
+                    var m = gemm.FirstOrDefault(x => x.Shape == shape && x.Kernel == other);
+                    text.Append(generated.HasValue && m != null ? string.Format(inv, "| {0:F2}x ", m.NanosecondsPerCall / generated.Value) : "| - ");
+                }
+
+                var g = gemm.FirstOrDefault(x => x.Shape == shape && x.Kernel == "Generated");
+                text.Append(g == null || g.BytesPerCall < 0 ? "| - |" : string.Format(inv, "| {0:0} B |", g.BytesPerCall));
+                text.AppendLine();
+            }
+
+            if (probes.Count > 0)
+            {
+                text.AppendLine();
+                text.AppendLine("| Peak probe (one core, registers only) | µs per call | GMAC/s |");
+                text.AppendLine("|---|--:|--:|");
+                foreach (var p in probes)
+                {
+                    long macs = p.Kernel == "Int8Peak" ? PeakProbes.Int8MacsPerCall : PeakProbes.Fp32MacsPerCall;
+                    string name = p.Kernel == "Int8Peak" ? "INT8 vpmaddubsw + vpmaddwd + vpaddd (64 MACs per vpmaddubsw)" : "FP32 Vector512 FMA (16 MACs per FMA)";
+                    text.Append(inv, $"| {name} | {Micro(p.NanosecondsPerCall)} | {macs / p.NanosecondsPerCall:F1} |").AppendLine();
+                }
+            }
+
+            return text.ToString();
+        }
+
+        private static string Micro(double nanoseconds)
+        {
+            double us = nanoseconds / 1000.0;
+            return us.ToString(us < 10 ? "F3" : us < 1000 ? "F1" : "F0", CultureInfo.InvariantCulture);
+        }
+    }
+}
