@@ -70,10 +70,12 @@ static int ArgMax(ReadOnlySpan<float> values)
     return best;
 }
 
-// Best of several timed passes after a warm-up, in microseconds per inference.
+// Best of several timed passes after a warm-up long enough for the JIT's tiered compilation to settle, in
+// microseconds per inference.
 static double Time(Action pass, int inferences)
 {
-    pass();
+    long warmUp = Stopwatch.GetTimestamp();
+    while (Stopwatch.GetElapsedTime(warmUp).TotalMilliseconds < 500) pass();
     double best = double.MaxValue;
     for (int r = 0; r < 7; r++)
     {

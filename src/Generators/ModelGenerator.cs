@@ -32,6 +32,9 @@ namespace Gen.Generators
             /// <summary>All weights files collected.</summary>
             public const string AllWeights = "Gen.AllWeights";
 
+            /// <summary>Facts about the user's compilation (available instruction-set APIs).</summary>
+            public const string Facts = "Gen.Facts";
+
             /// <summary>All quantization-parameter files collected.</summary>
             public const string AllCalibrations = "Gen.AllCalibrations";
 
@@ -63,18 +66,25 @@ namespace Gen.Generators
                 .Select(static (files, _) => new EquatableArray<CalibrationFileSpec>(files.OrderBy(f => f.Path, StringComparer.Ordinal).ToArray()))
                 .WithTrackingName(Steps.AllCalibrations);
 
-            var plans = specs.Combine(weights).Combine(calibrations)
-                .Select(static (pair, _) => SafePlan(pair.Left.Left, pair.Left.Right, pair.Right))
+            // Only a tiny equatable record of the compilation reaches the pipeline, so edits do not invalidate it.
+            var facts = context.CompilationProvider
+                .Select(static (compilation, _) => new CompilationFacts(
+                    compilation.GetTypeByMetadataName("System.Runtime.Intrinsics.X86.AvxVnni") is not null))
+                .WithTrackingName(Steps.Facts);
+
+            var plans = specs.Combine(weights).Combine(calibrations).Combine(facts)
+                .Select(static (pair, _) => SafePlan(pair.Left.Left.Left, pair.Left.Left.Right, pair.Left.Right, pair.Right))
                 .WithTrackingName(Steps.Plans);
 
             context.RegisterSourceOutput(plans, static (spc, plan) => Emit(spc, plan));
         }
 
-        private static ModelPlan SafePlan(ModelSpec spec, EquatableArray<WeightsFileSpec> files, EquatableArray<CalibrationFileSpec> calibrations)
+        private static ModelPlan SafePlan(ModelSpec spec, EquatableArray<WeightsFileSpec> files,
+            EquatableArray<CalibrationFileSpec> calibrations, CompilationFacts facts)
         {
             try
             {
-                return ModelPlanner.Plan(spec, files, calibrations);
+                return ModelPlanner.Plan(spec, files, calibrations, facts);
             }
             catch (Exception e)
             {

@@ -25,12 +25,19 @@ namespace Gen.Generators.Emitting
             public int[] PanelCounts = new int[0]; // register blocks: panels per micro-kernel call
             public string Ns = ""; // Avx512BW or Avx2
             public string IntOps = ""; // Avx512F or Avx2
+            public bool Vnni; // vpdpbusd: u8 x s8 into int32 in one instruction, over the unsigned layout
         }
 
         private static readonly Isa Avx512 = new Isa
         {
             Name = "Avx512", Guard = "Avx512BW.IsSupported", Vec = "Vector512", Halves = 1, PanelCounts = new[] { 4, 1 },
             Ns = "Avx512BW", IntOps = "Avx512F",
+        };
+
+        private static readonly Isa AvxVnni = new Isa
+        {
+            Name = "AvxVnni", Guard = "AvxVnni.IsSupported", Vec = "Vector256", Halves = 2, PanelCounts = new[] { 2, 1 },
+            Ns = "AvxVnni", IntOps = "Avx2", Vnni = true,
         };
 
         private static readonly Isa Avx2 = new Isa
@@ -43,7 +50,7 @@ namespace Gen.Generators.Emitting
         {
             EmitHeader(w, layer, index);
             EmitDriver(w, layer, name);
-            foreach (var isa in new[] { Avx512, Avx2 })
+            foreach (var isa in layer.EmitVnni ? new[] { AvxVnni, Avx512, Avx2 } : new[] { Avx512, Avx2 })
             {
                 foreach (int rows in new[] { RowBlock, 1 })
                 {
@@ -88,20 +95,54 @@ namespace Gen.Generators.Emitting
             bool wide = layer.Route == KernelRoute.Wide;
             int k = layer.InputSize, kp = layer.PaddedInputSize, n = layer.OutputSize;
             string elem = wide ? "short" : "byte";
+            // A Wide layer's VNNI kernels need the activations unsigned, in a buffer of their own.
+            bool vnniBuffer = layer.EmitVnni && layer.HasVnniCopy;
+            int kpv = layer.VnniPaddedInputSize;
             w.Open($"private static void {name}(ReadOnlySpan<sbyte> input, Span<sbyte> output, int rows, int path)");
             w.Line($"// Up to {I(RowBlock)} rows of activations, {(wide ? "sign-extended to int16" : "made unsigned (x + 128)")} and zero-padded to {I(kp)} values.");
             w.Line($"Span<{elem}> xs = stackalloc {elem}[{I(RowBlock * kp)}];");
+            if (vnniBuffer)
+            {
+                w.Line($"// The AVX-VNNI kernels read the activations unsigned, from a buffer of their own.");
+                w.Line($"Span<byte> xv = stackalloc byte[{I(RowBlock * kpv)}];");
+                w.Line("ref byte xu = ref MemoryMarshal.GetReference(xv);");
+            }
+
             w.Line($"ref {elem} x = ref MemoryMarshal.GetReference(xs);");
             w.Line("ref sbyte y = ref MemoryMarshal.GetReference(output);");
             w.Open($"for (int row = 0; row < rows; row += {I(RowBlock)})");
             w.Line($"int count = Math.Min({I(RowBlock)}, rows - row);");
-            w.Line($"for (int r = 0; r < count; r++) {(wide ? "Widen" : "ToUnsigned")}{I(k)}(input.Slice((row + r) * {I(k)}, {I(k)}), xs.Slice(r * {I(kp)}, {I(k)}));");
             w.Line($"ref sbyte yRow = ref Unsafe.Add(ref y, row * {I(n)});");
+            string convert = $"for (int r = 0; r < count; r++) {(wide ? "Widen" : "ToUnsigned")}{I(k)}(input.Slice((row + r) * {I(k)}, {I(k)}), xs.Slice(r * {I(kp)}, {I(k)}));";
+            if (layer.EmitVnni)
+            {
+                // Path 4 takes AVX-VNNI for every block. Path 5 (AVX-512 and AVX-VNNI) takes it where it measured faster:
+                // full blocks of 4 rows of a layer without the two-step int16 route.
+                string when = layer.Route == KernelRoute.Quad ? "path == 4" : $"(path == 4 || (path == 5 && count == {I(RowBlock)}))";
+                w.Open($"if (AvxVnni.IsSupported && {when})");
+                if (vnniBuffer)
+                {
+                    w.Line($"// vpdpbusd adds four u8 x s8 products straight into int32: exact for any weights, so this layer keeps");
+                    w.Line($"// a second copy of its weights in the unsigned layout, with its own folded bias, for this path.");
+                    w.Line($"for (int r = 0; r < count; r++) ToUnsigned{I(k)}(input.Slice((row + r) * {I(k)}, {I(k)}), xv.Slice(r * {I(kpv)}, {I(k)}));");
+                    EmitPanelLoop(w, layer, name, AvxVnni, "xu", "byte", kpv);
+                }
+                else
+                {
+                    w.Line(convert);
+                    EmitPanelLoop(w, layer, name, AvxVnni, "x", elem, kp);
+                }
+
+                w.Line("continue;");
+                w.Close();
+            }
+
+            w.Line(convert);
             w.Open("if (Avx512BW.IsSupported && path >= 3)");
-            EmitPanelLoop(w, layer, name, Avx512);
+            EmitPanelLoop(w, layer, name, Avx512, "x", elem, kp);
             w.Close();
             w.Open("else if (Avx2.IsSupported && path >= 2)");
-            EmitPanelLoop(w, layer, name, Avx2);
+            EmitPanelLoop(w, layer, name, Avx2, "x", elem, kp);
             w.Close();
             w.Open("else if (Vector128.IsHardwareAccelerated && path >= 1)");
             w.Line($"for (int r = 0; r < count; r++) {name}Vector128(ref Unsafe.Add(ref x, r * {I(kp)}), ref Unsafe.Add(ref yRow, r * {I(n)}));");
@@ -114,18 +155,18 @@ namespace Gen.Generators.Emitting
             w.Line();
         }
 
-        private static void EmitPanelLoop(CodeWriter w, DenseLayerPlan layer, string name, Isa isa)
+        private static void EmitPanelLoop(CodeWriter w, DenseLayerPlan layer, string name, Isa isa, string x, string elem, int kp)
         {
             int panels = layer.Panels, big = isa.PanelCounts[0];
             int full = panels / big * big;
-            int kp = layer.PaddedInputSize, n = layer.OutputSize;
+            int n = layer.OutputSize;
             w.Open($"if (count == {I(RowBlock)})");
-            if (full > 0) w.Line($"for (int p = 0; p < {I(full)}; p += {I(big)}) {name}{isa.Name}R{I(RowBlock)}P{I(big)}(ref x, ref yRow, p);");
-            if (full < panels) w.Line($"for (int p = {I(full)}; p < {I(panels)}; p++) {name}{isa.Name}R{I(RowBlock)}P1(ref x, ref yRow, p);");
+            if (full > 0) w.Line($"for (int p = 0; p < {I(full)}; p += {I(big)}) {name}{isa.Name}R{I(RowBlock)}P{I(big)}(ref {x}, ref yRow, p);");
+            if (full < panels) w.Line($"for (int p = {I(full)}; p < {I(panels)}; p++) {name}{isa.Name}R{I(RowBlock)}P1(ref {x}, ref yRow, p);");
             w.Close();
             w.Open("else");
             w.Open("for (int r = 0; r < count; r++)");
-            w.Line($"ref {(layer.Route == KernelRoute.Wide ? "short" : "byte")} xr = ref Unsafe.Add(ref x, r * {I(kp)});");
+            w.Line($"ref {elem} xr = ref Unsafe.Add(ref {x}, r * {I(kp)});");
             w.Line($"ref sbyte yr = ref Unsafe.Add(ref yRow, r * {I(n)});");
             if (full > 0) w.Line($"for (int p = 0; p < {I(full)}; p += {I(big)}) {name}{isa.Name}R1P{I(big)}(ref xr, ref yr, p);");
             if (full < panels) w.Line($"for (int p = {I(full)}; p < {I(panels)}; p++) {name}{isa.Name}R1P1(ref xr, ref yr, p);");
@@ -135,9 +176,11 @@ namespace Gen.Generators.Emitting
 
         private static void EmitMicroKernel(CodeWriter w, DenseLayerPlan layer, string name, Isa isa, int rows, int panels)
         {
-            var route = layer.Route;
+            // VNNI kernels always read the unsigned layout (the layer's own, or its VNNI copy for a Wide layer).
+            var route = isa.Vnni ? KernelRoute.Pair : layer.Route;
             bool wide = route == KernelRoute.Wide;
-            int kp = layer.PaddedInputSize, n = layer.OutputSize;
+            int kp = isa.Vnni ? layer.VnniPaddedInputSize : layer.PaddedInputSize, n = layer.OutputSize;
+            string weights = isa.Vnni && layer.HasVnniCopy ? name + "VnniWeights" : name + "Weights";
             int group = KernelPacker.Group(route);
             int steps = kp / group;
             int panelBytes = kp * KernelPacker.PanelWidth;
@@ -148,16 +191,16 @@ namespace Gen.Generators.Emitting
             w.Line($"/// <summary>{isa.Name}: {I(rows)} row(s) x {I(panels)} panel(s) of 16 channels from panel <paramref name=\"panel\"/>; " +
                    $"{I(rows * panels * isa.Halves)} int32 accumulators stay in registers over all {I(steps)} steps.</summary>");
             w.Open($"private static void {name}{isa.Name}R{I(rows)}P{I(panels)}(ref {elem} x, ref sbyte y, int panel)");
-            w.Line($"ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetReference({name}Weights), panel * {I(panelBytes)});");
+            w.Line($"ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetReference({weights}), panel * {I(panelBytes)});");
             var accs = new List<string>();
             for (int r = 0; r < rows; r++)
                 for (int p = 0; p < panels; p++)
                     for (int h = 0; h < isa.Halves; h++)
                         accs.Add($"a{r}{p}{h}");
             w.Line($"{v}<int> {string.Join(", ", accs.Select(a => a + " = default"))};");
-            if (!wide) w.Line($"{v}<short> ones = {v}.Create((short)1);");
+            if (!wide && !isa.Vnni) w.Line($"{v}<short> ones = {v}.Create((short)1);");
 
-            int stride = route == KernelRoute.Quad ? 2 : 1;
+            int stride = route == KernelRoute.Quad && !isa.Vnni ? 2 : 1;
             w.Open($"for (nuint s = 0; s < {I(steps)}; s += {I(stride)})");
             for (int t = 0; t < stride; t++)
             {
@@ -192,7 +235,11 @@ namespace Gen.Generators.Emitting
                     for (int h = 0; h < isa.Halves; h++)
                     {
                         string acc = $"a{r}{p}{h}";
-                        if (wide)
+                        if (isa.Vnni)
+                        {
+                            w.Line($"{acc} = AvxVnni.MultiplyWideningAndAdd({acc}, x{r}0, w{p}{h}0);");
+                        }
+                        else if (wide)
                         {
                             w.Line($"{acc} += {isa.Ns}.MultiplyAddAdjacent(x{r}0, w{p}{h}0);");
                         }
@@ -234,7 +281,8 @@ namespace Gen.Generators.Emitting
             w.Line("/// bias, rounding doubling high multiply by M0 (64-bit products of even and odd lanes), rounding right shift, zero point, clamp.</summary>");
             w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
             w.Open($"private static void {name}{isa.Name}Store({v}<int> acc, int channel, ref sbyte y)");
-            w.Line($"acc += {v}.LoadUnsafe(ref MemoryMarshal.GetReference({name}Bias), (nuint)channel);");
+            string bias = isa.Vnni && layer.HasVnniCopy ? name + "VnniBias" : name + "Bias";
+            w.Line($"acc += {v}.LoadUnsafe(ref MemoryMarshal.GetReference({bias}), (nuint)channel);");
             w.Line($"{v}<int> m0 = {v}.LoadUnsafe(ref MemoryMarshal.GetReference({name}Multiplier), (nuint)channel);");
             w.Line($"{v}<uint> shift = {v}.LoadUnsafe(ref MemoryMarshal.GetReference({name}RightShift), (nuint)channel).AsUInt32();");
             w.Line("// (acc * m0 + 2^30) >> 31 on 64-bit products: vpmuldq multiplies the even lanes; shifting by 32 brings the odd ones down.");
@@ -398,7 +446,7 @@ namespace Gen.Generators.Emitting
                 w.Line();
             }
 
-            foreach (int k in layers.Where(l => l.Route != KernelRoute.Wide).Select(l => l.InputSize).Distinct().OrderBy(k => k))
+            foreach (int k in layers.Where(l => l.Route != KernelRoute.Wide || l.HasVnniCopy).Select(l => l.InputSize).Distinct().OrderBy(k => k))
             {
                 w.Line($"/// <summary>Maps {I(k)} INT8 activations to unsigned bytes, x + 128 (flipping the sign bit).</summary>");
                 w.Open($"private static void ToUnsigned{I(k)}(ReadOnlySpan<sbyte> source, Span<byte> destination)");

@@ -157,16 +157,26 @@ namespace Gen.Generators.Emitting
             w.Line("Avx2 = 2,");
             w.Line("/// <summary>512-bit AVX-512BW.</summary>");
             w.Line("Avx512 = 3,");
+            if (layers[0].EmitVnni)
+            {
+                w.Line("/// <summary>256-bit AVX-VNNI (vpdpbusd: four u8 x s8 products into int32 per lane, in one instruction) for every block.</summary>");
+                w.Line("AvxVnni = 4,");
+                w.Line("/// <summary>AVX-512BW, with AVX-VNNI for full blocks of 4 rows where that measured faster.</summary>");
+                w.Line("Avx512Vnni = 5,");
+            }
             w.Close();
             w.Line();
             w.Line("/// <summary>");
             w.Line("/// The kernels <c>Run</c> uses: the best the CPU supports, chosen once. The environment variable");
-            w.Line("/// <c>GEN_KERNEL_PATH</c> (Scalar, Vector128, Avx2 or Avx512) can lower it, for comparisons; it never raises it.");
+            w.Line("/// <c>GEN_KERNEL_PATH</c> (Scalar, Vector128, Avx2, Avx512, AvxVnni or Avx512Vnni) can lower it, for comparisons; it never raises it.");
             w.Line("/// </summary>");
             w.Line("public static KernelPath ActivePath { get; } = SelectPath();");
             w.Line();
             w.Open("private static KernelPath SelectPath()");
-            w.Line("KernelPath best = Avx512BW.IsSupported ? KernelPath.Avx512 : Avx2.IsSupported ? KernelPath.Avx2 :");
+            w.Line((layers[0].EmitVnni
+                    ? "KernelPath best = AvxVnni.IsSupported ? (Avx512BW.IsSupported ? KernelPath.Avx512Vnni : KernelPath.AvxVnni) : "
+                    : "KernelPath best = ") +
+                "Avx512BW.IsSupported ? KernelPath.Avx512 : Avx2.IsSupported ? KernelPath.Avx2 :");
             w.Line("    Vector128.IsHardwareAccelerated ? KernelPath.Vector128 : KernelPath.Scalar;");
             w.Line("string? forced = Environment.GetEnvironmentVariable(\"GEN_KERNEL_PATH\");");
             w.Line("return Enum.TryParse(forced, ignoreCase: true, out KernelPath path) && path < best ? path : best;");
@@ -254,11 +264,46 @@ namespace Gen.Generators.Emitting
 
         private static void EmitLayerData(CodeWriter w, DenseLayerPlan layer, string name)
         {
-            int kp = layer.PaddedInputSize;
-            int group = Planning.KernelPacker.Group(layer.Route);
-            var weights = layer.PackedWeights.AsArray();
+            EmitWeights(w, layer, name + "Weights", layer.PackedWeights.AsArray(), layer.Route, "packed for the kernels");
+            EmitBias(w, layer, name + "Bias", layer.PackedBias.AsArray(), layer.Route);
+            if (layer.HasVnniCopy)
+            {
+                EmitWeights(w, layer, name + "VnniWeights", layer.VnniWeights.AsArray(), KernelRoute.Pair,
+                    "the same weights in the unsigned-activation layout that the AVX-VNNI kernels read");
+                EmitBias(w, layer, name + "VnniBias", layer.VnniBias.AsArray(), KernelRoute.Pair);
+            }
+
+            var real = layer.RealMultipliers.AsArray();
+            var m0 = layer.PackedMultipliers.AsArray();
+            var shifts = layer.PackedRightShifts.AsArray();
+            w.Line($"// '{layer.Name}' requantization multipliers M0 (Q0.31); with the right shift below they encode the real S_in * S_w[n] / S_out.");
+            w.Line($"private static ReadOnlySpan<int> {name}Multiplier => new int[]");
+            w.Line("{");
+            for (int c = 0; c < m0.Length; c++)
+            {
+                w.Line(c < layer.OutputSize
+                    ? $"    {CodeWriter.Int(m0[c])}, // channel {CodeWriter.Int(c)}: x {CodeWriter.Real(real[layer.PerChannel ? c : 0])} = M0 * 2^-(31 + {CodeWriter.Int(shifts[c])})"
+                    : $"    {CodeWriter.Int(m0[c])}, // padding");
+            }
+
+            w.Line("};");
+            w.Line();
+            w.Line($"// '{layer.Name}' right shifts (minus the multiplier's exponent) per channel.");
+            w.Line($"private static ReadOnlySpan<int> {name}RightShift => new int[]");
+            w.Line("{");
+            var row = new CodeWriter();
+            row.Values(shifts, 0, shifts.Length, 16, v => CodeWriter.Int(v));
+            foreach (var line in row.ToString().TrimEnd('\n').Split('\n')) w.Line("    " + line);
+            w.Line("};");
+            w.Line();
+        }
+
+        private static void EmitWeights(CodeWriter w, DenseLayerPlan layer, string arrayName, sbyte[] weights, KernelRoute route, string purpose)
+        {
+            int group = Planning.KernelPacker.Group(route);
+            int kp = Planning.KernelPacker.PaddedK(route, layer.InputSize);
             var scales = layer.WeightScales.AsArray();
-            w.Line($"// '{layer.Name}' weights, symmetric INT8 (real weight = q * the channel's scale), packed for the kernels:");
+            w.Line($"// '{layer.Name}' weights, symmetric INT8 (real weight = q * the channel's scale), {purpose}:");
             w.Line($"// [{CodeWriter.Int(layer.Panels)} panels][{CodeWriter.Int(kp / group)} steps][16 channels][{CodeWriter.Int(group)} inputs]. Static read-only data: the");
             w.Line("// bytes live in the assembly image and the span reads them in place.");
             int panelBytes = kp * 16;
@@ -267,14 +312,14 @@ namespace Gen.Generators.Emitting
             bool compact = weights.Length > CompactWeightsThreshold;
             if (compact)
             {
-                w.Line($"private static ReadOnlySpan<sbyte> {name}Weights => MemoryMarshal.Cast<ulong, sbyte>({name}WeightBytes);");
+                w.Line($"private static ReadOnlySpan<sbyte> {arrayName} => MemoryMarshal.Cast<ulong, sbyte>({arrayName}Bytes);");
                 w.Line();
-                w.Line($"// The bytes of {name}Weights, eight to a literal, least significant byte first.");
-                w.Line($"private static ReadOnlySpan<ulong> {name}WeightBytes => new ulong[]");
+                w.Line($"// The bytes of {arrayName}, eight to a literal, least significant byte first.");
+                w.Line($"private static ReadOnlySpan<ulong> {arrayName}Bytes => new ulong[]");
             }
             else
             {
-                w.Line($"private static ReadOnlySpan<sbyte> {name}Weights => new sbyte[]");
+                w.Line($"private static ReadOnlySpan<sbyte> {arrayName} => new sbyte[]");
             }
 
             w.Line("{");
@@ -308,15 +353,14 @@ namespace Gen.Generators.Emitting
 
             w.Line("};");
             w.Line();
+        }
 
+        private static void EmitBias(CodeWriter w, DenseLayerPlan layer, string arrayName, int[] folded, KernelRoute route)
+        {
             var bias = layer.Bias.AsArray();
-            var folded = layer.PackedBias.AsArray();
-            var m0 = layer.PackedMultipliers.AsArray();
-            var shifts = layer.PackedRightShifts.AsArray();
-            var real = layer.RealMultipliers.AsArray();
-            string fold = layer.Route == KernelRoute.Wide ? $"({CodeWriter.Int(layer.InputZeroPoint)})" : $"({CodeWriter.Int(layer.InputZeroPoint)} + 128)";
+            string fold = route == KernelRoute.Wide ? $"({CodeWriter.Int(layer.InputZeroPoint)})" : $"({CodeWriter.Int(layer.InputZeroPoint)} + 128)";
             w.Line($"// '{layer.Name}' bias with the activation offset folded in: bias' = bias - {fold} * sum_k w[n, k]; padded to whole panels.");
-            w.Line($"private static ReadOnlySpan<int> {name}Bias => new int[]");
+            w.Line($"private static ReadOnlySpan<int> {arrayName} => new int[]");
             w.Line("{");
             for (int c = 0; c < folded.Length; c++)
             {
@@ -325,26 +369,6 @@ namespace Gen.Generators.Emitting
                     : $"    {CodeWriter.Int(folded[c])}, // padding");
             }
 
-            w.Line("};");
-            w.Line();
-            w.Line($"// '{layer.Name}' requantization multipliers M0 (Q0.31); with the right shift below they encode the real S_in * S_w[n] / S_out.");
-            w.Line($"private static ReadOnlySpan<int> {name}Multiplier => new int[]");
-            w.Line("{");
-            for (int c = 0; c < m0.Length; c++)
-            {
-                w.Line(c < layer.OutputSize
-                    ? $"    {CodeWriter.Int(m0[c])}, // channel {CodeWriter.Int(c)}: x {CodeWriter.Real(real[layer.PerChannel ? c : 0])} = M0 * 2^-(31 + {CodeWriter.Int(shifts[c])})"
-                    : $"    {CodeWriter.Int(m0[c])}, // padding");
-            }
-
-            w.Line("};");
-            w.Line();
-            w.Line($"// '{layer.Name}' right shifts (minus the multiplier's exponent) per channel.");
-            w.Line($"private static ReadOnlySpan<int> {name}RightShift => new int[]");
-            w.Line("{");
-            var row = new CodeWriter();
-            row.Values(shifts, 0, shifts.Length, 16, v => CodeWriter.Int(v));
-            foreach (var line in row.ToString().TrimEnd('\n').Split('\n')) w.Line("    " + line);
             w.Line("};");
             w.Line();
         }

@@ -41,8 +41,17 @@ namespace Gen.Generators.Model
         EquatableArray<sbyte> PackedWeights,
         EquatableArray<int> PackedBias,
         EquatableArray<int> PackedMultipliers,
-        EquatableArray<int> PackedRightShifts)
+        EquatableArray<int> PackedRightShifts,
+        bool EmitVnni,
+        EquatableArray<sbyte> VnniWeights,
+        EquatableArray<int> VnniBias)
     {
+        /// <summary>Whether the VNNI kernels read their own copy of the weights (a Wide layer) or the main one.</summary>
+        public bool HasVnniCopy => VnniWeights.Length > 0;
+
+        /// <summary>K as the VNNI kernels see it: the main padding, or the unsigned layout's for a Wide layer.</summary>
+        public int VnniPaddedInputSize => HasVnniCopy ? Planning.KernelPacker.PaddedK(KernelRoute.Pair, InputSize) : PaddedInputSize;
+
         public int PaddedInputSize => Planning.KernelPacker.PaddedK(Route, InputSize);
 
         public int PaddedOutputSize => Planning.KernelPacker.PadTo(OutputSize, Planning.KernelPacker.PanelWidth);

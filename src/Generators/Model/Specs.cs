@@ -50,6 +50,10 @@ namespace Gen.Generators.Model
         public string HintName => (Namespace is null ? "" : Namespace + ".") + ClassName;
     }
 
+    /// <summary>What the user's compilation offers that changes the emitted code (read once, compared by value).</summary>
+    /// <param name="HasAvxVnni">The target framework has <c>System.Runtime.Intrinsics.X86.AvxVnni</c> (VEX vpdpbusd).</param>
+    internal sealed record CompilationFacts(bool HasAvxVnni);
+
     /// <summary>One line of a quantization-parameter file.</summary>
     internal sealed record CalibrationEntry(string Name, float Scale, int ZeroPoint);
 

@@ -16,7 +16,8 @@ namespace Gen.Generators.Planning
     /// </summary>
     internal static class ModelPlanner
     {
-        public static ModelPlan Plan(ModelSpec spec, EquatableArray<WeightsFileSpec> files, EquatableArray<CalibrationFileSpec> calibrations)
+        public static ModelPlan Plan(ModelSpec spec, EquatableArray<WeightsFileSpec> files, EquatableArray<CalibrationFileSpec> calibrations,
+            CompilationFacts facts)
         {
             var diagnostics = new List<DiagnosticInfo>(spec.Diagnostics);
             var layers = new List<DenseLayerPlan>();
@@ -63,7 +64,7 @@ namespace Gen.Generators.Planning
             {
                 var layer = spec.Layers[i];
                 var output = parameters[i + 1];
-                var planned = PlanDense(layer, inputSize, current, output, tensors, diagnostics);
+                var planned = PlanDense(layer, inputSize, current, output, tensors, diagnostics, facts);
                 if (planned is null) break; // later layers' shapes depend on this one: stop at the first broken layer
                 layers.Add(planned);
                 inputSize = layer.Outputs;
@@ -75,7 +76,7 @@ namespace Gen.Generators.Planning
         }
 
         private static DenseLayerPlan? PlanDense(DenseSpec layer, int inputSize, QuantizationParameters input,
-            QuantizationParameters output, SafeTensorsFile file, List<DiagnosticInfo> diagnostics)
+            QuantizationParameters output, SafeTensorsFile file, List<DiagnosticInfo> diagnostics, CompilationFacts facts)
         {
             int before = diagnostics.Count;
             string weightName = layer.Name + ".weight", biasName = layer.Name + ".bias", scaleName = layer.Name + ".weight_scale";
@@ -192,7 +193,16 @@ namespace Gen.Generators.Planning
                 new EquatableArray<sbyte>(KernelPacker.Pack(dense.Weights, inputSize, layer.Outputs, route)),
                 new EquatableArray<int>(KernelPacker.FoldBias(dense.Bias, dense.Weights, inputSize, layer.Outputs, input.ZeroPoint, route)),
                 new EquatableArray<int>(KernelPacker.PadPerChannel(m0, layer.Outputs, 0)),
-                new EquatableArray<int>(KernelPacker.PadPerChannel(rightShifts, layer.Outputs, 0)));
+                new EquatableArray<int>(KernelPacker.PadPerChannel(rightShifts, layer.Outputs, 0)),
+                facts.HasAvxVnni,
+                // AVX-VNNI's vpdpbusd adds four u8 x s8 products straight into int32, exact for any weights, so it
+                // takes the unsigned-activation layout; a Wide layer carries that layout (and its bias) in addition.
+                route == KernelRoute.Wide && facts.HasAvxVnni
+                    ? new EquatableArray<sbyte>(KernelPacker.Pack(dense.Weights, inputSize, layer.Outputs, KernelRoute.Pair))
+                    : EquatableArray<sbyte>.Empty,
+                route == KernelRoute.Wide && facts.HasAvxVnni
+                    ? new EquatableArray<int>(KernelPacker.FoldBias(dense.Bias, dense.Weights, inputSize, layer.Outputs, input.ZeroPoint, KernelRoute.Pair))
+                    : EquatableArray<int>.Empty);
         }
 
         private static int[] Repeat(int value, int count)

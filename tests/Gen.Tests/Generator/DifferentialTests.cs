@@ -13,11 +13,13 @@ namespace Gen.Tests.Generator
         public delegate void RunBatch(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int batchSize);
         public delegate void RunRowsWithPath(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int rows, int path);
 
-        /// <summary>The kernel paths this machine can run: 0 scalar, 1 portable Vector128, 2 AVX2, 3 AVX-512BW.</summary>
+        /// <summary>The kernel paths this machine can run: 0 scalar, 1 portable Vector128, 2 AVX2, 3 AVX-512BW, 4 AVX-VNNI, 5 both.</summary>
         public static int[] SupportedPaths =>
             new[] { 0 }.Concat(System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? new[] { 1 } : Array.Empty<int>())
                 .Concat(System.Runtime.Intrinsics.X86.Avx2.IsSupported ? new[] { 2 } : Array.Empty<int>())
-                .Concat(System.Runtime.Intrinsics.X86.Avx512BW.IsSupported ? new[] { 3 } : Array.Empty<int>()).ToArray();
+                .Concat(System.Runtime.Intrinsics.X86.Avx512BW.IsSupported ? new[] { 3 } : Array.Empty<int>())
+                .Concat(System.Runtime.Intrinsics.X86.AvxVnni.IsSupported ? new[] { 4 } : Array.Empty<int>())
+                .Concat(System.Runtime.Intrinsics.X86.AvxVnni.IsSupported && System.Runtime.Intrinsics.X86.Avx512BW.IsSupported ? new[] { 5 } : Array.Empty<int>()).ToArray();
 
         [Theory]
         [InlineData(1, new[] { 1, 1 })]

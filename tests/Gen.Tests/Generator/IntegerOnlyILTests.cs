@@ -40,7 +40,7 @@ namespace Gen.Tests.Generator
             // Not vacuous: the walk went through the layers, every kernel path and the requantization.
             Assert.True(checker.Visited.Count >= 10, $"only {checker.Visited.Count} methods visited: {visited}");
             foreach (var name in new[] { "RunRows", "SelectPath", "Requantize", "Layer1", "Layer2", "Layer3", "Layer1Avx512R4P1",
-                "Layer1Avx2R1P1", "Layer1Vector128", "Layer1Avx512Store", "Layer1Avx2Store", "Layer3Scalar", "ThrowLength" })
+                "Layer1Avx2R1P1", "Layer1Vector128", "Layer1AvxVnniR4P1", "Layer1AvxVnniStore", "Layer1Avx512Store", "Layer1Avx2Store", "Layer3Scalar", "ThrowLength" })
             {
                 Assert.True(checker.Visited.Any(m => m.Name == name), $"{name} was not visited; visited: {visited}");
             }
