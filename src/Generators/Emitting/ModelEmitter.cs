@@ -173,8 +173,15 @@ namespace Gen.Generators.Emitting
             w.Line("public static KernelPath ActivePath { get; } = SelectPath();");
             w.Line();
             w.Open("private static KernelPath SelectPath()");
+            if (layers[0].EmitVnni)
+            {
+                w.Line("// The AVX-VNNI kernels need .NET 10's code generator or later: .NET 9's (NativeAOT 9.0.20, measured) gives");
+                w.Line("// wrong results for the 4-row kernel, whose 16 accumulators fill every register VEX can encode.");
+                w.Line("bool vnni = AvxVnni.IsSupported && Environment.Version.Major >= 10;");
+            }
+
             w.Line((layers[0].EmitVnni
-                    ? "KernelPath best = AvxVnni.IsSupported ? (Avx512BW.IsSupported ? KernelPath.Avx512Vnni : KernelPath.AvxVnni) : "
+                    ? "KernelPath best = vnni ? (Avx512BW.IsSupported ? KernelPath.Avx512Vnni : KernelPath.AvxVnni) : "
                     : "KernelPath best = ") +
                 "Avx512BW.IsSupported ? KernelPath.Avx512 : Avx2.IsSupported ? KernelPath.Avx2 :");
             w.Line("    Vector128.IsHardwareAccelerated ? KernelPath.Vector128 : KernelPath.Scalar;");

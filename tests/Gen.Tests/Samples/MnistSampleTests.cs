@@ -22,6 +22,7 @@ namespace Gen.Tests.Samples
             var jit = Repository.Execute("dotnet", "run --project samples/Mnist -c Release", root, Timeout);
             Assert.True(jit.ExitCode == 0, jit.Output);
             var (floatAccuracy, intAccuracy, jitChecksum, jitPredictions) = Parse(jit.Output);
+            Assert.Contains("batched Run (blocks of 4 rows) equals one row at a time: yes", jit.Output);
             Assert.InRange(floatAccuracy, 90, 100);
             Assert.InRange(intAccuracy - floatAccuracy, -0.5, 0.5);
 
@@ -35,6 +36,7 @@ namespace Gen.Tests.Samples
                 var native = Repository.Execute(Path.Combine(publish, "Mnist"), "", publish, Timeout);
                 Assert.True(native.ExitCode == 0, native.Output);
                 Assert.Contains("NativeAOT", native.Output);
+                Assert.Contains("batched Run (blocks of 4 rows) equals one row at a time: yes", native.Output);
                 var (_, nativeIntAccuracy, nativeChecksum, nativePredictions) = Parse(native.Output);
                 Assert.Equal(intAccuracy, nativeIntAccuracy);
                 Assert.Equal(jitPredictions, nativePredictions);
