@@ -160,7 +160,20 @@ namespace Gen.Generators.Emitting
             int panels = layer.Panels, big = isa.PanelCounts[0];
             int full = panels / big * big;
             int n = layer.OutputSize;
-            w.Open($"if (count == {I(RowBlock)})");
+            if (isa.Vnni && full > 0)
+            {
+                // The 4x2 AVX-VNNI kernel holds 16 accumulators, every register VEX can encode; .NET 9's code generator
+                // gets it wrong (measured under NativeAOT 9.0.20), so there the 4x1 kernel covers every panel.
+                w.Open($"if (count == {I(RowBlock)} && !VnniWideBlocks)");
+                w.Line($"for (int p = 0; p < {I(panels)}; p++) {name}{isa.Name}R{I(RowBlock)}P1(ref {x}, ref yRow, p);");
+                w.Close();
+                w.Open($"else if (count == {I(RowBlock)})");
+            }
+            else
+            {
+                w.Open($"if (count == {I(RowBlock)})");
+            }
+
             if (full > 0) w.Line($"for (int p = 0; p < {I(full)}; p += {I(big)}) {name}{isa.Name}R{I(RowBlock)}P{I(big)}(ref {x}, ref yRow, p);");
             if (full < panels) w.Line($"for (int p = {I(full)}; p < {I(panels)}; p++) {name}{isa.Name}R{I(RowBlock)}P1(ref {x}, ref yRow, p);");
             w.Close();

@@ -171,13 +171,18 @@ namespace Gen.Generators.Emitting
             w.Line("/// <c>GEN_KERNEL_PATH</c> (Scalar, Vector128, Avx2, Avx512, AvxVnni or Avx512Vnni) can lower it, for comparisons; it never raises it.");
             w.Line("/// </summary>");
             w.Line("public static KernelPath ActivePath { get; } = SelectPath();");
+            if (layers[0].EmitVnni)
+            {
+                w.Line();
+                w.Line("// Whether the 4x2 AVX-VNNI kernels may run: they need .NET 10's code generator or later. .NET 9's (NativeAOT");
+                w.Line("// 9.0.20, measured) gives wrong results for them; the 4x1 kernels, with fewer live registers, are used there.");
+                w.Line("private static readonly bool VnniWideBlocks = Environment.Version.Major >= 10;");
+            }
             w.Line();
             w.Open("private static KernelPath SelectPath()");
             if (layers[0].EmitVnni)
             {
-                w.Line("// The AVX-VNNI kernels need .NET 10's code generator or later: .NET 9's (NativeAOT 9.0.20, measured) gives");
-                w.Line("// wrong results for the 4-row kernel, whose 16 accumulators fill every register VEX can encode.");
-                w.Line("bool vnni = AvxVnni.IsSupported && Environment.Version.Major >= 10;");
+                w.Line("bool vnni = AvxVnni.IsSupported;");
             }
 
             w.Line((layers[0].EmitVnni
@@ -418,7 +423,7 @@ namespace Gen.Generators.Emitting
             name == "Run" || name == "RunRow" || name == "Requantize" || name == "ThrowLength" || name == "ArgMax" ||
             name == "QuantizeInput" || name == "DequantizeOutput" || name.StartsWith("Dot", System.StringComparison.Ordinal) ||
             name.StartsWith("Input", System.StringComparison.Ordinal) || name.StartsWith("Output", System.StringComparison.Ordinal) ||
-            name == "LayerCount" || name == "KernelPath" || name == "ActivePath" || name == "SelectPath" ||
+            name == "LayerCount" || name == "KernelPath" || name == "ActivePath" || name == "SelectPath" || name == "VnniWideBlocks" ||
             name.StartsWith("Widen", System.StringComparison.Ordinal) || name.StartsWith("ToUnsigned", System.StringComparison.Ordinal);
 
         private static string Topology(ModelPlan plan) =>
