@@ -289,17 +289,8 @@ namespace Gen.Generators.Emitting
             var m0 = layer.PackedMultipliers.AsArray();
             var shifts = layer.PackedRightShifts.AsArray();
             w.Line($"// '{layer.Name}' requantization multipliers M0 (Q0.31); with the right shift below they encode the real S_in * S_w[n] / S_out.");
-            w.Line($"private static ReadOnlySpan<int> {name}Multiplier => new int[]");
-            w.Line("{");
-            for (int c = 0; c < m0.Length; c++)
-            {
-                w.Line(c < layer.OutputSize
-                    ? $"    {CodeWriter.Int(m0[c])}, // channel {CodeWriter.Int(c)}: x {CodeWriter.Real(real[layer.PerChannel ? c : 0])} = M0 * 2^-(31 + {CodeWriter.Int(shifts[c])})"
-                    : $"    {CodeWriter.Int(m0[c])}, // padding");
-            }
-
-            w.Line("};");
-            w.Line();
+            EmitChannelArray(w, name + "Multiplier", m0, layer.OutputSize,
+                c => $"channel {CodeWriter.Int(c)}: x {CodeWriter.Real(real[layer.PerChannel ? c : 0])} = M0 * 2^-(31 + {CodeWriter.Int(shifts[c])})");
             w.Line($"// '{layer.Name}' right shifts (minus the multiplier's exponent) per channel.");
             w.Line($"private static ReadOnlySpan<int> {name}RightShift => new int[]");
             w.Line("{");
@@ -372,13 +363,17 @@ namespace Gen.Generators.Emitting
             var bias = layer.Bias.AsArray();
             string fold = route == KernelRoute.Wide ? $"({CodeWriter.Int(layer.InputZeroPoint)})" : $"({CodeWriter.Int(layer.InputZeroPoint)} + 128)";
             w.Line($"// '{layer.Name}' bias with the activation offset folded in: bias' = bias - {fold} * sum_k w[n, k]; padded to whole panels.");
+            EmitChannelArray(w, arrayName, folded, layer.OutputSize, c => $"channel {CodeWriter.Int(c)}: bias {CodeWriter.Int(bias[c])}");
+        }
+
+        /// <summary>An INT32 value per channel, padded to whole panels, each line commented with what it stands for.</summary>
+        private static void EmitChannelArray(CodeWriter w, string arrayName, int[] values, int channels, System.Func<int, string> describe)
+        {
             w.Line($"private static ReadOnlySpan<int> {arrayName} => new int[]");
             w.Line("{");
-            for (int c = 0; c < folded.Length; c++)
+            for (int c = 0; c < values.Length; c++)
             {
-                w.Line(c < layer.OutputSize
-                    ? $"    {CodeWriter.Int(folded[c])}, // channel {CodeWriter.Int(c)}: bias {CodeWriter.Int(bias[c])}"
-                    : $"    {CodeWriter.Int(folded[c])}, // padding");
+                w.Line($"    {CodeWriter.Int(values[c])}, // " + (c < channels ? describe(c) : "padding"));
             }
 
             w.Line("};");
