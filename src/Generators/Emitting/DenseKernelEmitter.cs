@@ -57,7 +57,13 @@ namespace Gen.Generators.Emitting
                     foreach (int panels in isa.PanelCounts) EmitMicroKernel(w, layer, name, isa, rows, panels);
                 }
 
-                EmitEpilogue(w, layer, name, isa);
+                string bias = isa.Vnni && layer.HasVnniCopy ? name + "VnniBias" : name + "Bias";
+                EmitEpilogue(w, layer, name, isa, name + isa.Name + "Store", bias);
+                if (isa.Vnni)
+                {
+                    // On CPUs with AVX-512 too, the two 8-lane halves of a panel are requantized as one 16-lane vector.
+                    EmitEpilogue(w, layer, name, Avx512, name + "AvxVnniStore512", bias);
+                }
             }
 
             EmitVector128(w, layer, name);
@@ -160,12 +166,14 @@ namespace Gen.Generators.Emitting
             int panels = layer.Panels, big = isa.PanelCounts[0];
             int full = panels / big * big;
             int n = layer.OutputSize;
+            string extra = isa.Vnni ? ", store512" : "";
+            if (isa.Vnni) w.Line("bool store512 = Avx512BW.IsSupported && path == 5;");
             if (isa.Vnni && full > 0)
             {
                 // The 4x2 AVX-VNNI kernel holds 16 accumulators, every register VEX can encode; .NET 9's code generator
                 // gets it wrong (measured under NativeAOT 9.0.20), so there the 4x1 kernel covers every panel.
                 w.Open($"if (count == {I(RowBlock)} && !VnniWideBlocks)");
-                w.Line($"for (int p = 0; p < {I(panels)}; p++) {name}{isa.Name}R{I(RowBlock)}P1(ref {x}, ref yRow, p);");
+                w.Line($"for (int p = 0; p < {I(panels)}; p++) {name}{isa.Name}R{I(RowBlock)}P1(ref {x}, ref yRow, p{extra});");
                 w.Close();
                 w.Open($"else if (count == {I(RowBlock)})");
             }
@@ -174,15 +182,15 @@ namespace Gen.Generators.Emitting
                 w.Open($"if (count == {I(RowBlock)})");
             }
 
-            if (full > 0) w.Line($"for (int p = 0; p < {I(full)}; p += {I(big)}) {name}{isa.Name}R{I(RowBlock)}P{I(big)}(ref {x}, ref yRow, p);");
-            if (full < panels) w.Line($"for (int p = {I(full)}; p < {I(panels)}; p++) {name}{isa.Name}R{I(RowBlock)}P1(ref {x}, ref yRow, p);");
+            if (full > 0) w.Line($"for (int p = 0; p < {I(full)}; p += {I(big)}) {name}{isa.Name}R{I(RowBlock)}P{I(big)}(ref {x}, ref yRow, p{extra});");
+            if (full < panels) w.Line($"for (int p = {I(full)}; p < {I(panels)}; p++) {name}{isa.Name}R{I(RowBlock)}P1(ref {x}, ref yRow, p{extra});");
             w.Close();
             w.Open("else");
             w.Open("for (int r = 0; r < count; r++)");
             w.Line($"ref {elem} xr = ref Unsafe.Add(ref {x}, r * {I(kp)});");
             w.Line($"ref sbyte yr = ref Unsafe.Add(ref yRow, r * {I(n)});");
-            if (full > 0) w.Line($"for (int p = 0; p < {I(full)}; p += {I(big)}) {name}{isa.Name}R1P{I(big)}(ref xr, ref yr, p);");
-            if (full < panels) w.Line($"for (int p = {I(full)}; p < {I(panels)}; p++) {name}{isa.Name}R1P1(ref xr, ref yr, p);");
+            if (full > 0) w.Line($"for (int p = 0; p < {I(full)}; p += {I(big)}) {name}{isa.Name}R1P{I(big)}(ref xr, ref yr, p{extra});");
+            if (full < panels) w.Line($"for (int p = {I(full)}; p < {I(panels)}; p++) {name}{isa.Name}R1P1(ref xr, ref yr, p{extra});");
             w.Close();
             w.Close();
         }
@@ -203,7 +211,7 @@ namespace Gen.Generators.Emitting
 
             w.Line($"/// <summary>{isa.Name}: {I(rows)} row(s) x {I(panels)} panel(s) of 16 channels from panel <paramref name=\"panel\"/>; " +
                    $"{I(rows * panels * isa.Halves)} int32 accumulators stay in registers over all {I(steps)} steps.</summary>");
-            w.Open($"private static void {name}{isa.Name}R{I(rows)}P{I(panels)}(ref {elem} x, ref sbyte y, int panel)");
+            w.Open($"private static void {name}{isa.Name}R{I(rows)}P{I(panels)}(ref {elem} x, ref sbyte y, int panel{(isa.Vnni ? ", bool store512" : "")})");
             w.Line($"ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetReference({weights}), panel * {I(panelBytes)});");
             var accs = new List<string>();
             for (int r = 0; r < rows; r++)
@@ -273,6 +281,14 @@ namespace Gen.Generators.Emitting
             {
                 for (int p = 0; p < panels; p++)
                 {
+                    if (isa.Vnni)
+                    {
+                        string at = $"ref Unsafe.Add(ref y, {I(r * n)})";
+                        w.Line($"if (store512) {name}AvxVnniStore512(Vector512.Create(a{r}{p}0, a{r}{p}1), (panel + {I(p)}) * 16, {at});");
+                        w.Line($"else {{ {name}AvxVnniStore(a{r}{p}0, (panel + {I(p)}) * 16, {at}); {name}AvxVnniStore(a{r}{p}1, (panel + {I(p)}) * 16 + 8, {at}); }}");
+                        continue;
+                    }
+
                     for (int h = 0; h < isa.Halves; h++)
                     {
                         int lanes = isa.Lanes;
@@ -286,15 +302,14 @@ namespace Gen.Generators.Emitting
             w.Line();
         }
 
-        private static void EmitEpilogue(CodeWriter w, DenseLayerPlan layer, string name, Isa isa)
+        private static void EmitEpilogue(CodeWriter w, DenseLayerPlan layer, string name, Isa isa, string method, string bias)
         {
             string v = isa.Vec, f = isa.IntOps;
             int lanes = isa.Lanes, n = layer.OutputSize;
             w.Line($"/// <summary>Requantizes {I(lanes)} accumulators of channels [channel, channel + {I(lanes)}) and stores those below {I(n)} to <c>y[channel..]</c>:");
             w.Line("/// bias, rounding doubling high multiply by M0 (64-bit products of even and odd lanes), rounding right shift, zero point, clamp.</summary>");
             w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
-            w.Open($"private static void {name}{isa.Name}Store({v}<int> acc, int channel, ref sbyte y)");
-            string bias = isa.Vnni && layer.HasVnniCopy ? name + "VnniBias" : name + "Bias";
+            w.Open($"private static void {method}({v}<int> acc, int channel, ref sbyte y)");
             w.Line($"acc += {v}.LoadUnsafe(ref MemoryMarshal.GetReference({bias}), (nuint)channel);");
             w.Line($"{v}<int> m0 = {v}.LoadUnsafe(ref MemoryMarshal.GetReference({name}Multiplier), (nuint)channel);");
             w.Line($"{v}<uint> shift = {v}.LoadUnsafe(ref MemoryMarshal.GetReference({name}RightShift), (nuint)channel).AsUInt32();");
