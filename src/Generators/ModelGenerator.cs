@@ -117,7 +117,7 @@ namespace Gen.Generators
 
             context.AddSource(plan.HintName + ".g.cs", SourceText.From(model, System.Text.Encoding.UTF8));
             context.AddSource(plan.HintName + ".Boundary.g.cs", SourceText.From(boundary, System.Text.Encoding.UTF8));
-            long weightBytes = plan.Layers.Sum(l => (long)l.Weights.Length);
+            long weightBytes = plan.Layers.Sum(l => (long)l.InputSize * l.OutputSize);
             string routes = string.Join("; ", plan.Layers.Select(l => string.Format(CultureInfo.InvariantCulture,
                 "'{0}' {1} route ({2}/{4} channels pass the pair proof, {3}/{4} the two-step int16 proof)",
                 l.Name, l.Route, l.PairSafeChannels, l.QuadSafeChannels, l.OutputSize)));

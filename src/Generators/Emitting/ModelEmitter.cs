@@ -47,8 +47,8 @@ namespace Gen.Generators.Emitting
             w.Line("/// </remarks>");
             w.Open(plan.Modifiers + " " + plan.ClassName);
 
-            EmitConstants(w, plan, last, scratch);
-            EmitRun(w, plan, layers, names, scratch);
+            EmitConstants(w, plan, last);
+            EmitRun(w, layers, names, scratch);
             for (int i = 0; i < layers.Length; i++) DenseKernelEmitter.Emit(w, layers[i], names[i], i);
             DenseKernelEmitter.EmitConversions(w, layers);
             EmitRequantize(w);
@@ -126,7 +126,7 @@ namespace Gen.Generators.Emitting
             return w.ToString();
         }
 
-        private static void EmitConstants(CodeWriter w, ModelPlan plan, DenseLayerPlan last, int scratch)
+        private static void EmitConstants(CodeWriter w, ModelPlan plan, DenseLayerPlan last)
         {
             w.Line("/// <summary>Values per input row.</summary>");
             w.Line($"public const int InputSize = {CodeWriter.Int(plan.InputSize)};");
@@ -145,7 +145,7 @@ namespace Gen.Generators.Emitting
             w.Line();
         }
 
-        private static void EmitRun(CodeWriter w, ModelPlan plan, DenseLayerPlan[] layers, string[] names, int scratch)
+        private static void EmitRun(CodeWriter w, DenseLayerPlan[] layers, string[] names, int scratch)
         {
             w.Line("/// <summary>The instruction sets a model's kernels can use, best last.</summary>");
             w.Open("public enum KernelPath");

@@ -1,5 +1,6 @@
 using System;
 using Gen.Generators.Model;
+using Gen.Runtime;
 
 namespace Gen.Generators.Planning
 {
@@ -80,15 +81,14 @@ namespace Gen.Generators.Planning
         /// The bias with every compile-time term folded in, padded to whole panels: for Wide, <c>bias - Z_in sum w</c>;
         /// for Pair and Quad, whose activations are <c>x + 128</c>, <c>bias - (Z_in + 128) sum w</c>.
         /// </summary>
-        public static int[] FoldBias(int[] bias, sbyte[] weights, int k, int n, int inputZeroPoint, KernelRoute route)
+        public static int[] FoldBias(QuantizedDense layer, KernelRoute route)
         {
-            int offset = inputZeroPoint + (route == KernelRoute.Wide ? 0 : 128);
-            var folded = new int[PadTo(n, PanelWidth)];
-            for (int c = 0; c < n; c++)
+            int offset = layer.Input.ZeroPoint + (route == KernelRoute.Wide ? 0 : 128);
+            var folded = new int[PadTo(layer.OutputSize, PanelWidth)];
+            for (int c = 0; c < layer.OutputSize; c++)
             {
-                long sum = 0;
-                for (int i = 0; i < k; i++) sum += weights[c * k + i];
-                folded[c] = checked((int)(bias[c] - offset * sum));
+                // Within int range: |bias| + 255 sum |w| is below the accumulator bound the planner checked.
+                folded[c] = checked((int)(layer.Bias[c] - offset * layer.WeightSum(c)));
             }
 
             return folded;

@@ -162,7 +162,6 @@ namespace Gen.Generators.Planning
                 }
             }
 
-            var folded = new int[layer.Outputs];
             long worst = 0;
             for (int n = 0; n < layer.Outputs; n++)
             {
@@ -174,9 +173,6 @@ namespace Gen.Generators.Planning
                         C(n), bound.ToString(CultureInfo.InvariantCulture), C(inputSize)));
                     break;
                 }
-
-                // Zero-point folding: sum w (x - Z) = sum w x - Z sum w; the second term is known now.
-                folded[n] = (int)(dense.Bias[n] - (long)input.ZeroPoint * dense.WeightSum(n));
             }
 
             if (diagnostics.Count > before) return null;
@@ -185,13 +181,11 @@ namespace Gen.Generators.Planning
             var rightShifts = Array.ConvertAll(dense.PerChannel ? dense.Shifts : Repeat(dense.Shifts[0], layer.Outputs), s => -s);
             return new DenseLayerPlan(layer.Name, inputSize, layer.Outputs, layer.Activation, dense.PerChannel, preQuantized,
                 input.Scale, input.ZeroPoint, output.Scale, output.ZeroPoint,
-                new EquatableArray<sbyte>(dense.Weights), new EquatableArray<float>(dense.WeightScales),
-                new EquatableArray<int>(dense.Bias), new EquatableArray<int>(folded),
-                new EquatableArray<int>(dense.Multipliers), new EquatableArray<int>(dense.Shifts),
+                new EquatableArray<float>(dense.WeightScales), new EquatableArray<int>(dense.Bias),
                 new EquatableArray<double>(dense.RealMultipliers), dense.ActivationMin, dense.ActivationMax, worst,
                 route, pairSafe, quadSafe,
                 new EquatableArray<sbyte>(KernelPacker.Pack(dense.Weights, inputSize, layer.Outputs, route)),
-                new EquatableArray<int>(KernelPacker.FoldBias(dense.Bias, dense.Weights, inputSize, layer.Outputs, input.ZeroPoint, route)),
+                new EquatableArray<int>(KernelPacker.FoldBias(dense, route)),
                 new EquatableArray<int>(KernelPacker.PadPerChannel(m0, layer.Outputs, 0)),
                 new EquatableArray<int>(KernelPacker.PadPerChannel(rightShifts, layer.Outputs, 0)),
                 facts.HasAvxVnni,
@@ -201,7 +195,7 @@ namespace Gen.Generators.Planning
                     ? new EquatableArray<sbyte>(KernelPacker.Pack(dense.Weights, inputSize, layer.Outputs, KernelRoute.Pair))
                     : EquatableArray<sbyte>.Empty,
                 route == KernelRoute.Wide && facts.HasAvxVnni
-                    ? new EquatableArray<int>(KernelPacker.FoldBias(dense.Bias, dense.Weights, inputSize, layer.Outputs, input.ZeroPoint, KernelRoute.Pair))
+                    ? new EquatableArray<int>(KernelPacker.FoldBias(dense, KernelRoute.Pair))
                     : EquatableArray<int>.Empty);
         }
 

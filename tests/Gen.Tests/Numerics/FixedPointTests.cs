@@ -56,7 +56,7 @@ namespace Gen.Tests.Numerics
         [Fact]
         public void QuantizeMultiplierCarriesWhenRoundingReachesTwoToThe31()
         {
-            // 1 - 2^-33 has f * 2^31 = 2^31 - 0.25... no: f = 1 - 2^-33, f * 2^31 = 2^31 - 2^-2, rounds to 2^31.
+            // f = 1 - 2^-33, so f * 2^31 = 2^31 - 0.25, which rounds to 2^31: M0 becomes 2^30 and the shift grows by one.
             FixedPoint.QuantizeMultiplier(1 - Math.Pow(2, -33), out int m0, out int shift);
             Assert.Equal(1 << 30, m0);
             Assert.Equal(1, shift);
@@ -85,22 +85,33 @@ namespace Gen.Tests.Numerics
         }
 
         [Fact]
-        public void FrExpIsExactIncludingSubnormals()
+        public void QuantizeMultiplierSplitsExactlyWhateverTheExponent()
         {
-            foreach (double v in new[] { 1.0, 0.5, 3.0, double.Epsilon, 1e-310, double.MaxValue, 0.1 })
+            // Independent of FixedPoint's bit-level frexp: the exponent from Math.ILogB, the fraction scaled by
+            // Math.ScaleB (exact), rounded half away from zero. Values span the whole double range; those below
+            // 2^-32 (subnormals included) flush to (0, 0).
+            var values = new[] { 1.0, 0.5, 3.0, 0.1, 0.75, 1e-9, 2.3e-10, 1e6, double.MaxValue, 1e-310, double.Epsilon };
+            foreach (double v in values)
             {
-                double f = FrExpProbe(v, out int e);
-                Assert.InRange(f, 0.5, 0.9999999999999999);
-                Assert.Equal(v, f * Math.Pow(2, e) == v ? v : Math.ScaleB(f, e));
-                Assert.Equal(v, Math.ScaleB(f, e));
-            }
-        }
+                FixedPoint.QuantizeMultiplier(v, out int m0, out int shift);
+                int e = Math.ILogB(v) + 1; // v = f * 2^e with f in [0.5, 1)
+                long expected = IndependentOracle.RoundAway(Math.ScaleB(v, 31 - e));
+                int expectedShift = e;
+                if (expected == 1L << 31)
+                {
+                    expected >>= 1;
+                    expectedShift++;
+                }
 
-        private static double FrExpProbe(double v, out int e)
-        {
-            // FrExp is internal; QuantizeMultiplier exposes it for normal numbers, Math.ILogB checks it here.
-            e = Math.ILogB(v) + 1;
-            return Math.ScaleB(v, -e);
+                if (expectedShift < -31)
+                {
+                    expected = 0;
+                    expectedShift = 0;
+                }
+
+                Assert.True(expected == m0 && expectedShift == shift, $"{v:R}: got ({m0}, {shift}), expected ({expected}, {expectedShift})");
+                if (m0 != 0) Assert.InRange(m0, 1 << 30, int.MaxValue);
+            }
         }
     }
 }
