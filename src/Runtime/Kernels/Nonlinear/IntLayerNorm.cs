@@ -21,13 +21,17 @@ namespace Gen.Runtime.Kernels
     /// rounded).</description></item>
     /// <item><description>R = IntSqrt(W * 4^m) with the largest m that keeps W 4^m below 2^62, so R is in
     /// [2^30, 2^31): R / 2^m = sqrt(W) = N sqrt(N) std / 2^s.</description></item>
-    /// <item><description>n_i = (q_i - mean) / std = E_i N 2^m / R, rounded to 16 fractional bits (ties away from
-    /// zero) by one long division per element: |E_i N 2^m| &lt; sqrt(N) 2^31, times 2^16 &lt; 2^59.
-    /// |n_i| &lt;= sqrt(N - 1), so the Q16 value fits an int.</description></item>
+    /// <item><description>One division per row, as I-BERT does: the reciprocal <c>F = floor(2^(62 - c) / R)</c> with
+    /// <c>c = 1 + ceil(ceil(log2 N) / 2)</c> guard bits (<see cref="ReciprocalGuardBits"/>), so F is in
+    /// (2^(31 - c), 2^(32 - c)].</description></item>
+    /// <item><description>n_i = (q_i - mean) / std = E_i N 2^m / R at 16 fractional bits:
+    /// <c>(A_i F + 2^(45 - c)) &gt;&gt; (46 - c)</c> with <c>A_i = E_i N 2^m</c> (rounding half up). |A_i| &lt; sqrt(N) 2^31
+    /// &lt;= 2^(30 + c), so |A_i F| &lt; 2^62. |n_i| &lt;= sqrt(N - 1), so the Q16 value fits an int.</description></item>
     /// </list>
     /// <para>
     /// A row with zero variance (all values equal) has W = 0: every n_i is 0 and nothing is divided.
-    /// The error of n_i is its final rounding, 2^-17, plus at most about 2^-20 relative from E and R.
+    /// The error of n_i is its final rounding, 2^-17, plus at most about 2^-20 relative from E and R and
+    /// <c>sqrt(N) 2^(c - 31)</c> from the reciprocal (1e-6 at N = 768).
     /// </para>
     /// </remarks>
     public static class IntLayerNorm
@@ -88,6 +92,21 @@ namespace Gen.Runtime.Kernels
         }
 
         /// <summary>
+        /// Guard bits c of the per-row reciprocal for rows of <paramref name="width"/> values:
+        /// <c>1 + ceil(ceil(log2 width) / 2)</c>, the smallest c with sqrt(width) &lt;= 2^(c - 1).
+        /// </summary>
+        public static int ReciprocalGuardBits(int width)
+        {
+            int log = 0;
+            while ((1L << log) < width)
+            {
+                log++;
+            }
+
+            return 1 + (log + 1) / 2;
+        }
+
+        /// <summary>
         /// gamma and beta of one channel and the INT8 requantization, rounded once:
         /// <c>clamp(Z_out + ((n * G_c + B_c + 2^(T - 1)) &gt;&gt; T), -128, 127)</c> for a Q16 normalized value n.
         /// The plan chose T so that |n G_c| + |B_c| + 2^(T - 1) fits a long for every |n| &lt;= sqrt(N) 2^16 + 1.
@@ -122,22 +141,24 @@ namespace Gen.Runtime.Kernels
             }
         }
 
-        /// <summary>The per-row integers of the normalization (steps 1 to 4 of the remarks).</summary>
+        /// <summary>The per-row integers of the normalization (steps 1 to 5 of the remarks).</summary>
         private readonly struct RowStatistics
         {
             private readonly long _width;
             private readonly long _sum;
             private readonly int _shift;
             private readonly int _sqrtShift;
-            private readonly long _root;
+            private readonly long _reciprocal;
+            private readonly int _guardBits;
 
-            private RowStatistics(long width, long sum, int shift, int sqrtShift, long root)
+            private RowStatistics(long width, long sum, int shift, int sqrtShift, long reciprocal, int guardBits)
             {
                 _width = width;
                 _sum = sum;
                 _shift = shift;
                 _sqrtShift = sqrtShift;
-                _root = root;
+                _reciprocal = reciprocal;
+                _guardBits = guardBits;
             }
 
             public static RowStatistics Compute<T>(ReadOnlySpan<T> row)
@@ -161,7 +182,7 @@ namespace Gen.Runtime.Kernels
 
                 if (maxAbs == 0)
                 {
-                    return new RowStatistics(n, sum, 0, 0, 0);
+                    return new RowStatistics(n, sum, 0, 0, 0, 0);
                 }
 
                 // 3. The smallest s with max |E_i| <= 2^31 / N, bounding max|E| by (maxAbs >> s) + 1 (rounding adds at
@@ -183,31 +204,33 @@ namespace Gen.Runtime.Kernels
                 long w = n * sumOfSquares;
                 if (w == 0)
                 {
-                    return new RowStatistics(n, sum, 0, 0, 0);
+                    return new RowStatistics(n, sum, 0, 0, 0, 0);
                 }
 
                 // 4. W * 4^m in [2^60, 2^62): m = floor((62 - bits(W)) / 2), bits(W) <= 63.
                 int bits = 64 - BitOperations.LeadingZeroCount((ulong)w);
                 int m = (62 - bits) / 2;
                 long root = IntSqrt.Floor((ulong)w << (2 * m));
-                return new RowStatistics(n, sum, s, m, root);
+
+                // 5. The row's one division: F = floor(2^(62 - c) / R), R in [2^30, 2^31).
+                int c = ReciprocalGuardBits(row.Length);
+                return new RowStatistics(n, sum, s, m, (1L << (62 - c)) / root, c);
             }
 
-            /// <summary>5. n_i = E_i N 2^m / R at scale 2^-16, rounded half away from zero; 0 for a constant row.</summary>
+            /// <summary>6. n_i = E_i N 2^m / R at scale 2^-16 via the row reciprocal, rounded half up; 0 for a constant row.</summary>
             public int Normalized<T>(T q)
                 where T : struct, IBinaryInteger<T>
             {
-                if (_root == 0)
+                if (_reciprocal == 0)
                 {
                     return 0;
                 }
 
                 long e = RoundingShift(_width * long.CreateTruncating(q) - _sum, _shift);
-                // |e N| 2^m < sqrt(N) 2^31 (a single E_i^2 is at most the sum of squares), times 2^16: below 2^59.
-                long numerator = (e * _width) << (_sqrtShift + LayerNormPlan.NormalizedFractionBits);
-                long half = _root / 2;
-                long quotient = numerator >= 0 ? (numerator + half) / _root : -((-numerator + half) / _root);
-                return (int)quotient;
+                // |A| = |e N| 2^m < sqrt(N) 2^31 <= 2^(30 + c) and F <= 2^(32 - c): the product is below 2^62.
+                long a = (e * _width) << _sqrtShift;
+                int shift = 62 - _guardBits - LayerNormPlan.NormalizedFractionBits;
+                return (int)((a * _reciprocal + (1L << (shift - 1))) >> shift);
             }
 
             /// <summary>x / 2^s rounded to nearest, ties up (s = 0: x itself).</summary>
