@@ -55,6 +55,10 @@ namespace Gen.Generators.Diagnostics
             "Quantization-parameter file missing or malformed",
             "The quantization-parameter file '{0}' cannot be used: {1}");
 
+        public static readonly DiagnosticDescriptor TransformerOutOfRange = Error("GEN013",
+            "Transformer constant out of range",
+            "{0}");
+
         public static readonly DiagnosticDescriptor InternalError = Error("GEN099",
             "Gen failed unexpectedly",
             "Gen could not generate this model because of an internal error; please report it: {0}");
@@ -67,7 +71,7 @@ namespace Gen.Generators.Diagnostics
         public static readonly DiagnosticDescriptor[] All =
         {
             ClassNotPartial, WeightsFileMissing, WeightsFileUnreadable, TensorMissing, ShapeMismatch, ScaleInvalid,
-            ZeroPointOutOfRange, MultiplierOutOfRange, AccumulatorOverflow, UnsupportedOption, InvalidDeclaration, CalibrationFileProblem, InternalError, PlanSummary,
+            ZeroPointOutOfRange, MultiplierOutOfRange, AccumulatorOverflow, UnsupportedOption, InvalidDeclaration, CalibrationFileProblem, TransformerOutOfRange, InternalError, PlanSummary,
         };
 
         public static DiagnosticDescriptor ById(string id)

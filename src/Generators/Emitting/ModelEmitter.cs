@@ -22,6 +22,7 @@ namespace Gen.Generators.Emitting
 
         public static string EmitModel(ModelPlan plan)
         {
+            if (plan.Transformer != null) return TransformerEmitter.Emit(plan, Header);
             var w = new CodeWriter();
             var layers = plan.Layers.AsArray();
             var names = MethodNames(layers);
@@ -147,53 +148,7 @@ namespace Gen.Generators.Emitting
 
         private static void EmitRun(CodeWriter w, DenseLayerPlan[] layers, string[] names, int scratch)
         {
-            w.Line("/// <summary>The instruction sets a model's kernels can use, best last.</summary>");
-            w.Open("public enum KernelPath");
-            w.Line("/// <summary>Portable scalar code.</summary>");
-            w.Line("Scalar = 0,");
-            w.Line("/// <summary>Portable 128-bit vectors (System.Runtime.Intrinsics.Vector128: SSE, AdvSimd, ...).</summary>");
-            w.Line("Vector128 = 1,");
-            w.Line("/// <summary>256-bit AVX2.</summary>");
-            w.Line("Avx2 = 2,");
-            w.Line("/// <summary>512-bit AVX-512BW.</summary>");
-            w.Line("Avx512 = 3,");
-            if (layers[0].EmitVnni)
-            {
-                w.Line("/// <summary>256-bit AVX-VNNI (vpdpbusd: four u8 x s8 products into int32 per lane, in one instruction) for every block.</summary>");
-                w.Line("AvxVnni = 4,");
-                w.Line("/// <summary>AVX-512BW, with AVX-VNNI for full blocks of 4 rows where that measured faster.</summary>");
-                w.Line("Avx512Vnni = 5,");
-            }
-            w.Close();
-            w.Line();
-            w.Line("/// <summary>");
-            w.Line("/// The kernels <c>Run</c> uses: the best the CPU supports, chosen once. The environment variable");
-            w.Line("/// <c>GEN_KERNEL_PATH</c> (Scalar, Vector128, Avx2, Avx512, AvxVnni or Avx512Vnni) can lower it, for comparisons; it never raises it.");
-            w.Line("/// </summary>");
-            w.Line("public static KernelPath ActivePath { get; } = SelectPath();");
-            if (layers[0].EmitVnni)
-            {
-                w.Line();
-                w.Line("// Whether the 4x2 AVX-VNNI kernels may run: they need .NET 10's code generator or later. .NET 9's (NativeAOT");
-                w.Line("// 9.0.20, measured) gives wrong results for them; the 4x1 kernels, with fewer live registers, are used there.");
-                w.Line("private static readonly bool VnniWideBlocks = Environment.Version.Major >= 10;");
-            }
-            w.Line();
-            w.Open("private static KernelPath SelectPath()");
-            if (layers[0].EmitVnni)
-            {
-                w.Line("bool vnni = AvxVnni.IsSupported;");
-            }
-
-            w.Line((layers[0].EmitVnni
-                    ? "KernelPath best = vnni ? (Avx512BW.IsSupported ? KernelPath.Avx512Vnni : KernelPath.AvxVnni) : "
-                    : "KernelPath best = ") +
-                "Avx512BW.IsSupported ? KernelPath.Avx512 : Avx2.IsSupported ? KernelPath.Avx2 :");
-            w.Line("    Vector128.IsHardwareAccelerated ? KernelPath.Vector128 : KernelPath.Scalar;");
-            w.Line("string? forced = Environment.GetEnvironmentVariable(\"GEN_KERNEL_PATH\");");
-            w.Line("return Enum.TryParse(forced, ignoreCase: true, out KernelPath path) && path < best ? path : best;");
-            w.Close();
-            w.Line();
+            EmitPathSelection(w, layers[0].EmitVnni);
             w.Line("/// <summary>Runs the model on one input row of <see cref=\"InputSize\"/> INT8 values.</summary>");
             w.Line("/// <exception cref=\"ArgumentException\">A span has the wrong length.</exception>");
             w.Open("public static void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output)");
@@ -246,7 +201,59 @@ namespace Gen.Generators.Emitting
             w.Line();
         }
 
-        private static void EmitRequantize(CodeWriter w)
+        /// <summary>The KernelPath enum, ActivePath and SelectPath (GEN_KERNEL_PATH lowers the choice).</summary>
+        internal static void EmitPathSelection(CodeWriter w, bool vnni)
+        {
+            w.Line("/// <summary>The instruction sets a model's kernels can use, best last.</summary>");
+            w.Open("public enum KernelPath");
+            w.Line("/// <summary>Portable scalar code.</summary>");
+            w.Line("Scalar = 0,");
+            w.Line("/// <summary>Portable 128-bit vectors (System.Runtime.Intrinsics.Vector128: SSE, AdvSimd, ...).</summary>");
+            w.Line("Vector128 = 1,");
+            w.Line("/// <summary>256-bit AVX2.</summary>");
+            w.Line("Avx2 = 2,");
+            w.Line("/// <summary>512-bit AVX-512BW.</summary>");
+            w.Line("Avx512 = 3,");
+            if (vnni)
+            {
+                w.Line("/// <summary>256-bit AVX-VNNI (vpdpbusd: four u8 x s8 products into int32 per lane, in one instruction) for every block.</summary>");
+                w.Line("AvxVnni = 4,");
+                w.Line("/// <summary>AVX-512BW, with AVX-VNNI for full blocks of 4 rows where that measured faster.</summary>");
+                w.Line("Avx512Vnni = 5,");
+            }
+            w.Close();
+            w.Line();
+            w.Line("/// <summary>");
+            w.Line("/// The kernels <c>Run</c> uses: the best the CPU supports, chosen once. The environment variable");
+            w.Line("/// <c>GEN_KERNEL_PATH</c> (Scalar, Vector128, Avx2, Avx512, AvxVnni or Avx512Vnni) can lower it, for comparisons; it never raises it.");
+            w.Line("/// </summary>");
+            w.Line("public static KernelPath ActivePath { get; } = SelectPath();");
+            if (vnni)
+            {
+                w.Line();
+                w.Line("// Whether the 4x2 AVX-VNNI kernels may run: they need .NET 10's code generator or later. .NET 9's (NativeAOT");
+                w.Line("// 9.0.20, measured) gives wrong results for them; the 4x1 kernels, with fewer live registers, are used there.");
+                w.Line("private static readonly bool VnniWideBlocks = Environment.Version.Major >= 10;");
+            }
+            w.Line();
+            w.Open("private static KernelPath SelectPath()");
+            if (vnni)
+            {
+                w.Line("bool vnni = AvxVnni.IsSupported;");
+            }
+
+            w.Line((vnni
+                    ? "KernelPath best = vnni ? (Avx512BW.IsSupported ? KernelPath.Avx512Vnni : KernelPath.AvxVnni) : "
+                    : "KernelPath best = ") +
+                "Avx512BW.IsSupported ? KernelPath.Avx512 : Avx2.IsSupported ? KernelPath.Avx2 :");
+            w.Line("    Vector128.IsHardwareAccelerated ? KernelPath.Vector128 : KernelPath.Scalar;");
+            w.Line("string? forced = Environment.GetEnvironmentVariable(\"GEN_KERNEL_PATH\");");
+            w.Line("return Enum.TryParse(forced, ignoreCase: true, out KernelPath path) && path < best ? path : best;");
+            w.Close();
+            w.Line();
+        }
+
+        internal static void EmitRequantize(CodeWriter w)
         {
             w.Line("/// <summary>");
             w.Line("/// TensorFlow Lite's requantization: <c>acc * M0 * 2^(-31 - rightShift)</c> with a rounding doubling high multiply");
@@ -266,7 +273,7 @@ namespace Gen.Generators.Emitting
             w.Line();
         }
 
-        private static void EmitThrowHelpers(CodeWriter w)
+        internal static void EmitThrowHelpers(CodeWriter w)
         {
             w.Open("private static void ThrowLength(string parameter, int actual, long expected)");
             w.Line("throw new ArgumentException($\"Expected {expected} values but the span holds {actual}.\", parameter);");
@@ -274,7 +281,7 @@ namespace Gen.Generators.Emitting
             w.Line();
         }
 
-        private static void EmitLayerData(CodeWriter w, DenseLayerPlan layer, string name)
+        internal static void EmitLayerData(CodeWriter w, DenseLayerPlan layer, string name)
         {
             EmitWeights(w, layer, name + "Weights", layer.PackedWeights.AsArray(), layer.Route, "packed for the kernels");
             EmitBias(w, layer, name + "Bias", layer.PackedBias.AsArray(), layer.Route);
@@ -380,10 +387,10 @@ namespace Gen.Generators.Emitting
             w.Line();
         }
 
-        private static string[] MethodNames(DenseLayerPlan[] layers)
+        internal static string[] MethodNames(DenseLayerPlan[] layers, ISet<string>? taken = null)
         {
             var names = new string[layers.Length];
-            var used = new HashSet<string>();
+            var used = new HashSet<string>(taken ?? new HashSet<string>());
             for (int i = 0; i < layers.Length; i++)
             {
                 var sb = new StringBuilder();
@@ -427,6 +434,6 @@ namespace Gen.Generators.Emitting
 
         private static string Activation(int activation) => activation == 1 ? "ReLU" : activation == 2 ? "ReLU6" : "none";
 
-        private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+        internal static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
     }
 }

@@ -65,10 +65,11 @@ namespace Gen.Generators.Model
         float InputScale,
         int InputZeroPoint,
         EquatableArray<DenseLayerPlan> Layers,
-        EquatableArray<DiagnosticInfo> Diagnostics)
+        EquatableArray<DiagnosticInfo> Diagnostics,
+        TransformerPlan? Transformer = null)
     {
         public string HintName => (Namespace is null ? "" : Namespace + ".") + ClassName;
 
-        public bool CanEmit => Layers.Length > 0;
+        public bool CanEmit => Layers.Length > 0 || Transformer != null;
     }
 }

@@ -35,7 +35,26 @@ namespace Gen.Generators.Model
     internal sealed record DenseSpec(string Name, int Outputs, int Activation, float? OutputScale, int? OutputZeroPoint,
         int WeightQuantization, LocationInfo? Location);
 
+    /// <summary>An activation's scale and zero point as an attribute sets them (null: left to the parameter file).</summary>
+    internal sealed record QuantizationSpec(string Name, float? Scale, int? ZeroPoint, LocationInfo? Location);
+
+    /// <summary>[PatchEmbedding]: the image, its patches and the model width.</summary>
+    internal sealed record PatchEmbeddingSpec(string Name, int ImageHeight, int ImageWidth, int Channels, int PatchSize, int Width,
+        float? OutputScale, int? OutputZeroPoint, LocationInfo? Location);
+
+    /// <summary>[EncoderLayer]: one pre-LayerNorm encoder layer.</summary>
+    internal sealed record EncoderLayerSpec(string Prefix, int Heads, int FeedForward, LocationInfo? Location);
+
+    /// <summary>The transformer part of a model: everything before the head's [Dense] layers.</summary>
+    internal sealed record TransformerSpec(
+        PatchEmbeddingSpec? Embedding,
+        EquatableArray<EncoderLayerSpec> Layers,
+        QuantizationSpec? FinalNorm,
+        QuantizationSpec? Pool,
+        EquatableArray<QuantizationSpec> Overrides);
+
     /// <summary>Everything the attributes of one model class say, plus what is wrong with them.</summary>
+    /// <remarks>With <see cref="Transformer"/> set, <see cref="Layers"/> are the head applied to the pooled tokens.</remarks>
     internal sealed record ModelSpec(
         string? Namespace,
         string ClassName,
@@ -45,7 +64,8 @@ namespace Gen.Generators.Model
         InputSpec? Input,
         EquatableArray<DenseSpec> Layers,
         LocationInfo? Location,
-        EquatableArray<DiagnosticInfo> Diagnostics)
+        EquatableArray<DiagnosticInfo> Diagnostics,
+        TransformerSpec? Transformer = null)
     {
         public string HintName => (Namespace is null ? "" : Namespace + ".") + ClassName;
     }

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Threading;
 using Gen.Generators.Diagnostics;
 using Gen.Generators.Model;
+using Gen.Runtime;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -19,6 +20,11 @@ namespace Gen.Generators.Parsing
         public const string ModelAttribute = "Gen.QuantizedModelAttribute";
         private const string InputAttribute = "Gen.ModelInputAttribute";
         private const string DenseAttribute = "Gen.DenseAttribute";
+        private const string PatchEmbeddingAttribute = "Gen.PatchEmbeddingAttribute";
+        private const string EncoderLayerAttribute = "Gen.EncoderLayerAttribute";
+        private const string LayerNormAttribute = "Gen.LayerNormAttribute";
+        private const string MeanPoolAttribute = "Gen.MeanPoolAttribute";
+        private const string QuantizationAttribute = "Gen.QuantizationAttribute";
 
         public static ModelSpec Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
         {
@@ -57,6 +63,7 @@ namespace Gen.Generators.Parsing
 
             InputSpec? input = null;
             var layers = new List<DenseSpec>();
+            TransformerParser? transformer = null;
             foreach (var attribute in type.GetAttributes())
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -70,7 +77,15 @@ namespace Gen.Generators.Parsing
                 {
                     layers.Add(ParseDense(attribute, location, layers, diagnostics));
                 }
+                else if (name == PatchEmbeddingAttribute || name == EncoderLayerAttribute || name == LayerNormAttribute ||
+                         name == MeanPoolAttribute || name == QuantizationAttribute)
+                {
+                    transformer ??= new TransformerParser(modelLocation);
+                    transformer.Add(name, attribute, location, diagnostics);
+                }
             }
+
+            var transformerSpec = transformer?.Finish(type.Name, diagnostics);
 
             if (input is null)
             {
@@ -78,7 +93,7 @@ namespace Gen.Generators.Parsing
                     $"The model '{type.Name}' declares no input; add [ModelInput(size, Scale = ..., ZeroPoint = ...)]"));
             }
 
-            if (layers.Count == 0)
+            if (layers.Count == 0 && transformerSpec is null)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, modelLocation,
                     $"The model '{type.Name}' declares no layers; add [Dense(name, outputs, ...)] attributes in order"));
@@ -88,7 +103,125 @@ namespace Gen.Generators.Parsing
             string modifiers = (type.DeclaredAccessibility == Accessibility.Public ? "public " : "internal ") +
                 (type.IsStatic ? "static " : "") + (type.IsSealed && !type.IsStatic ? "sealed " : "") + "partial class";
             return new ModelSpec(ns, type.Name, modifiers, weightsFile, calibration, input, new EquatableArray<DenseSpec>(layers.ToArray()),
-                modelLocation, new EquatableArray<DiagnosticInfo>(diagnostics.ToArray()));
+                modelLocation, new EquatableArray<DiagnosticInfo>(diagnostics.ToArray()), transformerSpec);
+        }
+
+        /// <summary>Collects the transformer attributes of one class and checks that they describe one model.</summary>
+        private sealed class TransformerParser
+        {
+            private readonly LocationInfo? _modelLocation;
+            private readonly List<EncoderLayerSpec> _layers = new List<EncoderLayerSpec>();
+            private readonly List<QuantizationSpec> _overrides = new List<QuantizationSpec>();
+            private PatchEmbeddingSpec? _embedding;
+            private QuantizationSpec? _norm;
+            private QuantizationSpec? _pool;
+
+            public TransformerParser(LocationInfo? modelLocation) => _modelLocation = modelLocation;
+
+            public void Add(string kind, AttributeData attribute, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+            {
+                var args = attribute.ConstructorArguments;
+                if (kind == PatchEmbeddingAttribute)
+                {
+                    string name = args.Length == 5 && args[0].Value is string n ? n : "";
+                    int At(int i) => args.Length == 5 && args[i].Value is int v ? v : 0;
+                    int channels = Named(attribute, "Channels", 1);
+                    float? scale = Optional<float>(attribute, "OutputScale");
+                    int? zeroPoint = Optional<int>(attribute, "OutputZeroPoint");
+                    RequireName(name, "[PatchEmbedding]", "embed", location, diagnostics);
+                    var spec = new PatchEmbeddingSpec(name, At(1), At(2), channels, At(3), At(4), scale, zeroPoint, location);
+                    string? problem = new TransformerShape(spec.ImageHeight, spec.ImageWidth, spec.Channels, spec.PatchSize, spec.Width,
+                        name, new EncoderLayerShape[0], "", new HeadLayerShape[0]).Validate();
+                    if (problem != null) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, location, "[PatchEmbedding]: " + problem));
+                    CheckScale($"[PatchEmbedding] '{name}' OutputScale", scale, location, diagnostics);
+                    CheckZeroPoint($"[PatchEmbedding] '{name}' OutputZeroPoint", zeroPoint, location, diagnostics);
+                    _embedding = spec;
+                }
+                else if (kind == EncoderLayerAttribute)
+                {
+                    string prefix = args.Length == 1 && args[0].Value is string p ? p : "";
+                    int heads = Named(attribute, "Heads", 0), feedForward = Named(attribute, "FeedForward", 0);
+                    RequireName(prefix, "[EncoderLayer]", "blocks.0", location, diagnostics);
+                    if (_layers.Exists(l => l.Prefix == prefix) && prefix.Length > 0)
+                    {
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, location, $"Encoder layer '{prefix}' is declared twice"));
+                    }
+
+                    if (heads <= 0)
+                    {
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, location,
+                            $"Encoder layer '{prefix}' needs Heads = a positive number of attention heads; it is {heads.ToString(CultureInfo.InvariantCulture)}"));
+                    }
+
+                    if (feedForward <= 0)
+                    {
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, location,
+                            $"Encoder layer '{prefix}' needs FeedForward = the positive hidden width of its feed-forward block; it is {feedForward.ToString(CultureInfo.InvariantCulture)}"));
+                    }
+
+                    _layers.Add(new EncoderLayerSpec(prefix, heads, feedForward, location));
+                }
+                else if (kind == LayerNormAttribute || kind == MeanPoolAttribute)
+                {
+                    bool norm = kind == LayerNormAttribute;
+                    string name = norm ? (args.Length == 1 && args[0].Value is string n ? n : "") : TransformerNames.Pool;
+                    if (norm) RequireName(name, "[LayerNorm]", "norm", location, diagnostics);
+                    float? scale = Optional<float>(attribute, "OutputScale");
+                    int? zeroPoint = Optional<int>(attribute, "OutputZeroPoint");
+                    string label = norm ? $"[LayerNorm] '{name}'" : "[MeanPool]";
+                    CheckScale(label + " OutputScale", scale, location, diagnostics);
+                    CheckZeroPoint(label + " OutputZeroPoint", zeroPoint, location, diagnostics);
+                    var spec = new QuantizationSpec(name, scale, zeroPoint, location);
+                    if (norm) _norm = spec; else _pool = spec;
+                }
+                else
+                {
+                    string name = args.Length == 3 && args[0].Value is string n ? n : "";
+                    float scale = args.Length == 3 && args[1].Value is float f ? f : float.NaN;
+                    int zeroPoint = args.Length == 3 && args[2].Value is int z ? z : 0;
+                    RequireName(name, "[Quantization]", "blocks.0.attn.q", location, diagnostics);
+                    if (_overrides.Exists(o => o.Name == name))
+                    {
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, location, $"[Quantization] sets '{name}' twice"));
+                    }
+
+                    CheckScale($"[Quantization] '{name}' scale", scale, location, diagnostics);
+                    CheckZeroPoint($"[Quantization] '{name}' zero point", zeroPoint, location, diagnostics);
+                    _overrides.Add(new QuantizationSpec(name, scale, zeroPoint, location));
+                }
+            }
+
+            public TransformerSpec Finish(string className, List<DiagnosticInfo> diagnostics)
+            {
+                void Missing(string what) => diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, _modelLocation,
+                    $"The transformer '{className}' declares no {what}"));
+                if (_embedding is null) Missing("patch embedding; add [PatchEmbedding(name, imageHeight, imageWidth, patchSize, width)]");
+                if (_norm is null) Missing("final LayerNorm; add [LayerNorm(name)] (e.g. [LayerNorm(\"norm\")])");
+                if (_pool is null) Missing("pooling; add [MeanPool]");
+                if (_embedding != null)
+                {
+                    foreach (var layer in _layers)
+                    {
+                        if (layer.Heads > 0 && _embedding.Width > 0 && _embedding.Width % layer.Heads != 0)
+                        {
+                            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, layer.Location,
+                                $"Encoder layer '{layer.Prefix}': {layer.Heads.ToString(CultureInfo.InvariantCulture)} heads do not divide the width {_embedding.Width.ToString(CultureInfo.InvariantCulture)}"));
+                        }
+                    }
+                }
+
+                return new TransformerSpec(_embedding, new EquatableArray<EncoderLayerSpec>(_layers.ToArray()), _norm, _pool,
+                    new EquatableArray<QuantizationSpec>(_overrides.ToArray()));
+            }
+
+            private static void RequireName(string name, string attribute, string example, LocationInfo? location, List<DiagnosticInfo> diagnostics)
+            {
+                if (name.Trim().Length == 0)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, location,
+                        $"{attribute} needs the name that prefixes its tensors (e.g. \"{example}\")"));
+                }
+            }
         }
 
         private static InputSpec ParseInput(AttributeData attribute, LocationInfo? location, List<DiagnosticInfo> diagnostics)

@@ -42,6 +42,7 @@ namespace Gen.Generators.Planning
             }
 
             var file = matches[0];
+            if (spec.Transformer != null) return TransformerPlanner.Plan(spec, file, calibrations, facts, diagnostics);
             var parameters = ParameterResolver.Resolve(spec, file.SourcePath, calibrations, diagnostics);
             if (parameters is null) return Result();
 
@@ -176,23 +177,36 @@ namespace Gen.Generators.Planning
             }
 
             if (diagnostics.Count > before) return null;
-            var route = KernelPacker.ChooseRoute(dense.Weights, inputSize, layer.Outputs, out int pairSafe, out int quadSafe);
-            var m0 = dense.PerChannel ? dense.Multipliers : Repeat(dense.Multipliers[0], layer.Outputs);
-            var rightShifts = Array.ConvertAll(dense.PerChannel ? dense.Shifts : Repeat(dense.Shifts[0], layer.Outputs), s => -s);
-            return new DenseLayerPlan(layer.Name, inputSize, layer.Outputs, layer.Activation, dense.PerChannel, preQuantized,
+            return Pack(dense, layer.Activation, preQuantized, worst, facts);
+        }
+
+        /// <summary>
+        /// A quantized layer in the kernels' layout: the route its weights allow, the packed panels, the folded bias and
+        /// the per-channel requantization constants, plus the unsigned copy the AVX-VNNI kernels read.
+        /// </summary>
+        internal static DenseLayerPlan Pack(QuantizedDense dense, int activation, bool preQuantized, long worst, CompilationFacts facts)
+        {
+            int inputSize = dense.InputSize;
+            var input = dense.Input;
+            var output = dense.Output;
+            int outputs = dense.OutputSize;
+            var route = KernelPacker.ChooseRoute(dense.Weights, inputSize, outputs, out int pairSafe, out int quadSafe);
+            var m0 = dense.PerChannel ? dense.Multipliers : Repeat(dense.Multipliers[0], outputs);
+            var rightShifts = Array.ConvertAll(dense.PerChannel ? dense.Shifts : Repeat(dense.Shifts[0], outputs), s => -s);
+            return new DenseLayerPlan(dense.Name, inputSize, outputs, activation, dense.PerChannel, preQuantized,
                 input.Scale, input.ZeroPoint, output.Scale, output.ZeroPoint,
                 new EquatableArray<float>(dense.WeightScales), new EquatableArray<int>(dense.Bias),
                 new EquatableArray<double>(dense.RealMultipliers), dense.ActivationMin, dense.ActivationMax, worst,
                 route, pairSafe, quadSafe,
-                new EquatableArray<sbyte>(KernelPacker.Pack(dense.Weights, inputSize, layer.Outputs, route)),
+                new EquatableArray<sbyte>(KernelPacker.Pack(dense.Weights, inputSize, outputs, route)),
                 new EquatableArray<int>(KernelPacker.FoldBias(dense, route)),
-                new EquatableArray<int>(KernelPacker.PadPerChannel(m0, layer.Outputs, 0)),
-                new EquatableArray<int>(KernelPacker.PadPerChannel(rightShifts, layer.Outputs, 0)),
+                new EquatableArray<int>(KernelPacker.PadPerChannel(m0, outputs, 0)),
+                new EquatableArray<int>(KernelPacker.PadPerChannel(rightShifts, outputs, 0)),
                 facts.HasAvxVnni,
                 // AVX-VNNI's vpdpbusd adds four u8 x s8 products straight into int32, exact for any weights, so it
                 // takes the unsigned-activation layout; a Wide layer carries that layout (and its bias) in addition.
                 route == KernelRoute.Wide && facts.HasAvxVnni
-                    ? new EquatableArray<sbyte>(KernelPacker.Pack(dense.Weights, inputSize, layer.Outputs, KernelRoute.Pair))
+                    ? new EquatableArray<sbyte>(KernelPacker.Pack(dense.Weights, inputSize, outputs, KernelRoute.Pair))
                     : EquatableArray<sbyte>.Empty,
                 route == KernelRoute.Wide && facts.HasAvxVnni
                     ? new EquatableArray<int>(KernelPacker.FoldBias(dense, KernelRoute.Pair))

@@ -45,6 +45,33 @@ namespace Gen.Generators.Planning
             return diagnostics.Count > before ? null : result;
         }
 
+        /// <summary>
+        /// Settles each requested activation (in order): its explicit scale and zero point where the attributes give
+        /// them, else the parameter file's line of that name.
+        /// </summary>
+        /// <returns>The parameters by activation name, or null after reporting every missing or invalid one.</returns>
+        public static Dictionary<string, QuantizationParameters>? ResolveNamed(ModelSpec spec, string weightsPath,
+            EquatableArray<CalibrationFileSpec> calibrations, IReadOnlyList<QuantizationSpec> requests, List<DiagnosticInfo> diagnostics)
+        {
+            int before = diagnostics.Count;
+            var file = FindFile(spec, weightsPath, calibrations, diagnostics);
+            if (diagnostics.Count > before) return null;
+
+            var entries = file?.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal) ?? new Dictionary<string, CalibrationEntry>();
+            string source = file is null ? "" : $" (from {System.IO.Path.GetFileName(file.Path)})";
+            string missingHint = file is null
+                ? $"; set it with [Quantization(\"{{0}}\", scale, zeroPoint)], or put its line in {System.IO.Path.GetFileNameWithoutExtension(weightsPath)}{CalibrationFileReader.Extension} beside the weights"
+                : $" and {System.IO.Path.GetFileName(file.Path)} has no '{{0}}' line";
+            var result = new Dictionary<string, QuantizationParameters>(StringComparer.Ordinal);
+            foreach (var request in requests)
+            {
+                result[request.Name] = One(request.Name, $"The scale of activation '{request.Name}'", $"The zero point of activation '{request.Name}'",
+                    request.Scale, request.ZeroPoint, request.Location, entries, source, missingHint, diagnostics);
+            }
+
+            return diagnostics.Count > before ? null : result;
+        }
+
         private static QuantizationParameters One(string name, string scaleLabel, string zeroPointLabel, float? scale, int? zeroPoint,
             LocationInfo? location, Dictionary<string, CalibrationEntry> entries, string source, string missingHint,
             List<DiagnosticInfo> diagnostics)

@@ -22,7 +22,7 @@ namespace Gen.Runtime.Kernels
     /// <item><description>R = IntSqrt(W * 4^m) with the largest m that keeps W 4^m below 2^62, so R is in
     /// [2^30, 2^31): R / 2^m = sqrt(W) = N sqrt(N) std / 2^s.</description></item>
     /// <item><description>One division per row, as I-BERT does: the reciprocal <c>F = floor(2^(62 - c) / R)</c> with
-    /// <c>c = 1 + ceil(ceil(log2 N) / 2)</c> guard bits (<see cref="ReciprocalGuardBits"/>), so F is in
+    /// <c>c = 1 + ceil(ceil(log2 N) / 2)</c> guard bits (<see cref="LayerNormPlan.ReciprocalGuardBits"/>), so F is in
     /// (2^(31 - c), 2^(32 - c)].</description></item>
     /// <item><description>n_i = (q_i - mean) / std = E_i N 2^m / R at 16 fractional bits:
     /// <c>(A_i F + 2^(45 - c)) &gt;&gt; (46 - c)</c> with <c>A_i = E_i N 2^m</c> (rounding half up). |A_i| &lt; sqrt(N) 2^31
@@ -89,21 +89,6 @@ namespace Gen.Runtime.Kernels
             {
                 output[i] = Affine(statistics.Normalized(input[i]), i, plan);
             }
-        }
-
-        /// <summary>
-        /// Guard bits c of the per-row reciprocal for rows of <paramref name="width"/> values:
-        /// <c>1 + ceil(ceil(log2 width) / 2)</c>, the smallest c with sqrt(width) &lt;= 2^(c - 1).
-        /// </summary>
-        public static int ReciprocalGuardBits(int width)
-        {
-            int log = 0;
-            while ((1L << log) < width)
-            {
-                log++;
-            }
-
-            return 1 + (log + 1) / 2;
         }
 
         /// <summary>
@@ -213,7 +198,7 @@ namespace Gen.Runtime.Kernels
                 long root = IntSqrt.Floor((ulong)w << (2 * m));
 
                 // 5. The row's one division: F = floor(2^(62 - c) / R), R in [2^30, 2^31).
-                int c = ReciprocalGuardBits(row.Length);
+                int c = LayerNormPlan.ReciprocalGuardBits(row.Length);
                 return new RowStatistics(n, sum, s, m, (1L << (62 - c)) / root, c);
             }
 

@@ -174,6 +174,21 @@ namespace Gen.Runtime
             return true;
         }
 
+        /// <summary>
+        /// Guard bits c of the per-row reciprocal for rows of <paramref name="width"/> values:
+        /// <c>1 + ceil(ceil(log2 width) / 2)</c>, the smallest c with sqrt(width) &lt;= 2^(c - 1).
+        /// </summary>
+        public static int ReciprocalGuardBits(int width)
+        {
+            int log = 0;
+            while ((1L << log) < width)
+            {
+                log++;
+            }
+
+            return 1 + (log + 1) / 2;
+        }
+
         /// <summary>The constants with their real meaning (for comments in generated code; per-channel arrays summarized).</summary>
         public string Describe()
         {

@@ -1,0 +1,548 @@
+using System.Collections.Generic;
+using System.Linq;
+using Gen.Generators.Model;
+using Gen.Runtime;
+
+namespace Gen.Generators.Emitting
+{
+    /// <summary>
+    /// Writes a <see cref="TransformerPlan"/> as C#: <c>Run</c> for one image, then one method per step (patches, dense
+    /// layers through <see cref="DenseKernelEmitter"/>, LayerNorm, attention with its Softmax, GELU, residual adds,
+    /// pooling), each with its shapes and constants as literals and a comment saying what they mean.
+    /// </summary>
+    internal static class TransformerEmitter
+    {
+        private static string I(long v) => CodeWriter.Int(v);
+
+        public static string Emit(ModelPlan plan, string header)
+        {
+            var t = plan.Transformer!;
+            var dense = t.DenseLayers();
+            var taken = new HashSet<string> { "Patchify", "AddPosition", "MeanPool", "RunImage", "IntSqrt", "MultiplyByQuantizedMultiplier" };
+            var names = ModelEmitter.MethodNames(dense, taken);
+            var nameOf = new Dictionary<DenseLayerPlan, string>(ReferenceEqualityComparer.Instance);
+            for (int i = 0; i < dense.Length; i++) nameOf[dense[i]] = names[i];
+            var used = new HashSet<string>(names.Concat(taken));
+            string Unique(string wanted)
+            {
+                string name = wanted;
+                for (int n = 2; !used.Add(name); n++) name = wanted + CodeWriter.Int(n);
+                return name;
+            }
+
+            var layerNames = t.Layers.Select(l => Pascal(l.Prefix)).ToArray();
+            var steps = t.Layers.Select((l, i) => new LayerMethods(
+                Unique(layerNames[i] + "Norm1"), Unique(layerNames[i] + "Attention"), Unique(layerNames[i] + "AttentionResidual"),
+                Unique(layerNames[i] + "Norm2"), Unique(layerNames[i] + "Gelu"), Unique(layerNames[i] + "FeedForwardResidual"),
+                Unique(layerNames[i] + "Exp"))).ToArray();
+            string finalNorm = Unique(Pascal(t.FinalNorm.Name) + "LayerNorm");
+
+            var w = new CodeWriter();
+            w.Line(header.TrimEnd('\n'));
+            w.Line("#nullable enable");
+            w.Line("using System;");
+            w.Line("using System.Numerics;");
+            w.Line("using System.Runtime.CompilerServices;");
+            w.Line("using System.Runtime.InteropServices;");
+            w.Line("using System.Runtime.Intrinsics;");
+            w.Line("using System.Runtime.Intrinsics.X86;");
+            w.Line();
+            if (plan.Namespace != null) w.Open("namespace " + plan.Namespace);
+
+            w.Line("/// <summary>");
+            w.Line($"/// Integer-only INT8 vision transformer generated from <c>{ModelEmitter.Xml(plan.WeightsFile)}</c>: {ModelEmitter.Xml(Summary(t))}.");
+            w.Line("/// </summary>");
+            w.Line("/// <remarks>");
+            w.Line("/// <see cref=\"Run(ReadOnlySpan{sbyte}, Span{sbyte})\"/> uses integer arithmetic only (INT8 matrix products, integer");
+            w.Line("/// Softmax, LayerNorm and GELU after I-BERT) and allocates nothing: its activations live on the calling thread's");
+            w.Line("/// stack, so every method is thread-safe and reentrant.");
+            w.Line("/// </remarks>");
+            w.Open(plan.Modifiers + " " + plan.ClassName);
+            EmitConstants(w, plan, t);
+            ModelEmitter.EmitPathSelection(w, t.Patch.EmitVnni);
+            EmitRun(w, t, nameOf, steps, finalNorm);
+            EmitPatchify(w, t);
+            EmitAdd(w, "AddPosition", t.PositionAdd, t.Tokens * t.Width,
+                "the projected patches and the position embedding (a constant, below)");
+            for (int i = 0; i < t.Layers.Length; i++)
+            {
+                var layer = t.Layers[i];
+                var m = steps[i];
+                w.Line($"// ===== Encoder layer {I(i + 1)}, '{layer.Prefix}': {I(layer.Heads)} heads of {I(layer.HeadSize)}, feed-forward {I(layer.FeedForward)} =====");
+                w.Line();
+                EmitLayerNorm(w, m.Norm1, layer.Norm1, t.Tokens);
+                EmitAttention(w, m.Attention, m.Exp, layer, t.Tokens, t.Width);
+                EmitAdd(w, m.AttentionResidual, layer.AttentionResidual, t.Tokens * t.Width,
+                    $"the layer input and the attention output of '{layer.Prefix}'");
+                EmitLayerNorm(w, m.Norm2, layer.Norm2, t.Tokens);
+                EmitGelu(w, m.Gelu, layer, t.Tokens);
+                EmitAdd(w, m.FeedForwardResidual, layer.FeedForwardResidual, t.Tokens * t.Width,
+                    $"the attention residual and the feed-forward output of '{layer.Prefix}'");
+            }
+
+            EmitLayerNorm(w, finalNorm, t.FinalNorm, t.Tokens);
+            EmitPool(w, t);
+            EmitHelpers(w);
+            for (int i = 0; i < dense.Length; i++) DenseKernelEmitter.Emit(w, dense[i], names[i], i);
+            DenseKernelEmitter.EmitConversions(w, dense);
+            ModelEmitter.EmitRequantize(w);
+            ModelEmitter.EmitThrowHelpers(w);
+            for (int i = 0; i < dense.Length; i++) ModelEmitter.EmitLayerData(w, dense[i], names[i]);
+            EmitPosition(w, t);
+            w.Close();
+            if (plan.Namespace != null) w.Close();
+            return w.ToString();
+        }
+
+        private sealed record LayerMethods(string Norm1, string Attention, string AttentionResidual, string Norm2, string Gelu,
+            string FeedForwardResidual, string Exp);
+
+        private static string Summary(TransformerPlan t) =>
+            $"{I(t.Channels)}x{I(t.ImageHeight)}x{I(t.ImageWidth)} image, {I(t.PatchSize)}x{I(t.PatchSize)} patches ({I(t.Tokens)} tokens), " +
+            $"width {I(t.Width)}, {I(t.Layers.Length)} encoder layer{(t.Layers.Length == 1 ? "" : "s")}" +
+            (t.Layers.Length == 0 ? "" : $" ({I(t.Layers[0].Heads)} heads, feed-forward {I(t.Layers[0].FeedForward)})") +
+            ", mean pooling" + string.Concat(t.Head.Select(h => $" -> {h.Name} {I(h.OutputSize)}"));
+
+        private static void EmitConstants(CodeWriter w, ModelPlan plan, TransformerPlan t)
+        {
+            w.Line("/// <summary>Values per input image (channel-major, then row-major).</summary>");
+            w.Line($"public const int InputSize = {I(t.InputSize)};");
+            w.Line("/// <summary>Values per output row.</summary>");
+            w.Line($"public const int OutputSize = {I(t.OutputSize)};");
+            w.Line("/// <summary>Tokens (patches) per image.</summary>");
+            w.Line($"public const int Tokens = {I(t.Tokens)};");
+            w.Line("/// <summary>Features per token.</summary>");
+            w.Line($"public const int Width = {I(t.Width)};");
+            w.Line("/// <summary>Real value of one input step: <c>real = InputScale * (q - InputZeroPoint)</c>.</summary>");
+            w.Line($"public const float InputScale = {CodeWriter.Float(plan.InputScale)};");
+            w.Line("/// <summary>The INT8 input value that represents real 0.</summary>");
+            w.Line($"public const int InputZeroPoint = {I(plan.InputZeroPoint)};");
+            w.Line("/// <summary>Real value of one output step.</summary>");
+            w.Line($"public const float OutputScale = {CodeWriter.Float(t.OutputScale)};");
+            w.Line("/// <summary>The INT8 output value that represents real 0.</summary>");
+            w.Line($"public const int OutputZeroPoint = {I(t.OutputZeroPoint)};");
+            w.Line("/// <summary>Encoder layers.</summary>");
+            w.Line($"public const int LayerCount = {I(t.Layers.Length)};");
+            w.Line();
+        }
+
+        private static void EmitRun(CodeWriter w, TransformerPlan t, Dictionary<DenseLayerPlan, string> nameOf, LayerMethods[] steps, string finalNorm)
+        {
+            int tokens = t.Tokens, width = t.Width;
+            int hidden = t.Layers.Length == 0 ? 1 : t.Layers.Max(l => l.FeedForward);
+            int headScratch = t.Head.Length <= 1 ? 0 : t.Head.Take(t.Head.Length - 1).Max(h => h.OutputSize);
+            string tw = I(tokens * width);
+
+            w.Line("/// <summary>Runs the model on one image of <see cref=\"InputSize\"/> INT8 values.</summary>");
+            w.Line("/// <exception cref=\"ArgumentException\">A span has the wrong length.</exception>");
+            w.Open("public static void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output)");
+            w.Line("if (input.Length != InputSize) ThrowLength(nameof(input), input.Length, InputSize);");
+            w.Line("if (output.Length != OutputSize) ThrowLength(nameof(output), output.Length, OutputSize);");
+            w.Line("RunImage(input, output, (int)ActivePath);");
+            w.Close();
+            w.Line();
+            w.Line("/// <summary>Runs the model on <paramref name=\"batchSize\"/> consecutive images.</summary>");
+            w.Line("/// <exception cref=\"ArgumentException\">A span does not hold exactly <paramref name=\"batchSize\"/> images or outputs.</exception>");
+            w.Open("public static void Run(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int batchSize)");
+            w.Line("if (batchSize < 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, \"The batch size must not be negative.\");");
+            w.Line("if (inputs.Length != (long)batchSize * InputSize) ThrowLength(nameof(inputs), inputs.Length, (long)batchSize * InputSize);");
+            w.Line("if (outputs.Length != (long)batchSize * OutputSize) ThrowLength(nameof(outputs), outputs.Length, (long)batchSize * OutputSize);");
+            w.Line("RunRows(inputs, outputs, batchSize, (int)ActivePath);");
+            w.Close();
+            w.Line();
+            w.Line("/// <summary>Runs <paramref name=\"rows\"/> images with the kernels of <paramref name=\"path\"/> (a <see cref=\"KernelPath\"/>; lengths already checked).</summary>");
+            w.Open("internal static void RunRows(ReadOnlySpan<sbyte> input, Span<sbyte> output, int rows, int path)");
+            w.Line("for (int i = 0; i < rows; i++) RunImage(input.Slice(i * InputSize, InputSize), output.Slice(i * OutputSize, OutputSize), path);");
+            w.Close();
+            w.Line();
+
+            w.Line("/// <summary>One image through the whole model. Tokens are rows of the activation buffers, [Tokens, features].</summary>");
+            w.Open("private static void RunImage(ReadOnlySpan<sbyte> image, Span<sbyte> output, int path)");
+            w.Line($"// {I(TransformerScratch(t))} bytes of activations on the stack: the residual stream x (and y between the two halves of a");
+            w.Line("// layer), n for LayerNorm outputs and the attention context, q, k, v, and h for the feed-forward hidden layer.");
+            w.Line($"Span<sbyte> patches = stackalloc sbyte[{I(tokens * t.PatchValues)}];");
+            foreach (string b in new[] { "x", "y", "n", "q", "k", "v" }) w.Line($"Span<sbyte> {b} = stackalloc sbyte[{tw}];");
+            if (t.Layers.Length > 0) w.Line($"Span<sbyte> h = stackalloc sbyte[{I(tokens * hidden)}];");
+            w.Line();
+            w.Line("Patchify(image, patches);");
+            w.Line($"{nameOf[t.Patch]}(patches, q, {I(tokens)}, path); // '{t.Patch.Name}': each patch -> {I(width)} features");
+            w.Line("AddPosition(q, Position, x);");
+            for (int i = 0; i < t.Layers.Length; i++)
+            {
+                var l = t.Layers[i];
+                var m = steps[i];
+                string ff = I(tokens * l.FeedForward);
+                w.Line();
+                w.Line($"// Encoder layer {I(i + 1)}, '{l.Prefix}': x = x + Out(Attention(Norm1(x))); x = x + Fc2(GELU(Fc1(Norm2(x)))).");
+                w.Line($"{m.Norm1}(x, n);");
+                w.Line($"{nameOf[l.Query]}(n, q, {I(tokens)}, path);");
+                w.Line($"{nameOf[l.Key]}(n, k, {I(tokens)}, path);");
+                w.Line($"{nameOf[l.Value]}(n, v, {I(tokens)}, path);");
+                w.Line($"{m.Attention}(q, k, v, n); // the context goes to n");
+                w.Line($"{nameOf[l.Output]}(n, q, {I(tokens)}, path);");
+                w.Line($"{m.AttentionResidual}(x, q, y);");
+                w.Line($"{m.Norm2}(y, n);");
+                w.Line($"{nameOf[l.Fc1]}(n, h.Slice(0, {ff}), {I(tokens)}, path);");
+                w.Line($"{m.Gelu}(h.Slice(0, {ff}));");
+                w.Line($"{nameOf[l.Fc2]}(h.Slice(0, {ff}), q, {I(tokens)}, path);");
+                w.Line($"{m.FeedForwardResidual}(y, q, x);");
+            }
+
+            w.Line();
+            w.Line($"{finalNorm}(x, n);");
+            w.Line($"MeanPool(n, q.Slice(0, {I(width)}));");
+            if (t.Head.Length == 0)
+            {
+                w.Line($"q.Slice(0, {I(width)}).CopyTo(output);");
+            }
+            else
+            {
+                if (t.Head.Length > 1)
+                {
+                    w.Line($"Span<sbyte> a = stackalloc sbyte[{I(headScratch)}];");
+                    w.Line($"Span<sbyte> b = stackalloc sbyte[{I(headScratch)}];");
+                }
+
+                string previous = $"q.Slice(0, {I(width)})";
+                for (int i = 0; i < t.Head.Length; i++)
+                {
+                    var d = t.Head[i];
+                    string target = i == t.Head.Length - 1 ? "output" : (i % 2 == 0 ? "a" : "b") + $".Slice(0, {I(d.OutputSize)})";
+                    w.Line($"{nameOf[d]}({previous}, {target}, 1, path);");
+                    previous = target;
+                }
+            }
+
+            w.Close();
+            w.Line();
+        }
+
+        private static int TransformerScratch(TransformerPlan t) =>
+            t.Tokens * (6 * t.Width + (t.Layers.Length == 0 ? 0 : t.Layers.Max(l => l.FeedForward)) + t.PatchValues);
+
+        private static void EmitPatchify(CodeWriter w, TransformerPlan t)
+        {
+            int p = t.PatchSize, columns = t.ImageWidth / p;
+            w.Line($"/// <summary>Cuts the {I(t.Channels)}x{I(t.ImageHeight)}x{I(t.ImageWidth)} image into {I(t.Tokens)} patches of {I(p)}x{I(p)}: token t is the patch at grid row");
+            w.Line($"/// t / {I(columns)}, column t % {I(columns)}; its {I(t.PatchValues)} values are ordered (channel, row, column), as a Conv2d weight flattens.</summary>");
+            w.Open("private static void Patchify(ReadOnlySpan<sbyte> image, Span<sbyte> patches)");
+            w.Open($"for (int t = 0; t < {I(t.Tokens)}; t++)");
+            w.Line($"int top = t / {I(columns)} * {I(p)}, left = t % {I(columns)} * {I(p)};");
+            w.Open($"for (int row = 0; row < {I(t.Channels * p)}; row++)");
+            w.Line($"int channel = row / {I(p)}, dy = row % {I(p)};");
+            w.Line($"image.Slice((channel * {I(t.ImageHeight)} + top + dy) * {I(t.ImageWidth)} + left, {I(p)}).CopyTo(patches.Slice(t * {I(t.PatchValues)} + row * {I(p)}, {I(p)}));");
+            w.Close();
+            w.Close();
+            w.Close();
+            w.Line();
+        }
+
+        /// <summary>
+        /// TensorFlow Lite's INT8 add: each input's rescaled value depends on that input alone, so it is a table of 256
+        /// ints computed here with the reference fixed-point arithmetic; per element only the sum is requantized.
+        /// </summary>
+        private static void EmitAdd(CodeWriter w, string method, AddPlan add, int count, string what)
+        {
+            int[] first = AddTable(add.Input1Offset, add.Input1Multiplier, add.Input1Shift);
+            int[] second = AddTable(add.Input2Offset, add.Input2Multiplier, add.Input2Shift);
+            w.Line($"/// <summary>");
+            w.Line($"/// Adds {ModelEmitter.Xml(what)} across their scales ({ModelEmitter.Xml(add.Description)}).");
+            w.Line("/// TensorFlow Lite's INT8 add: <c>a' = MultiplyByQuantizedMultiplier((a + offset) &lt;&lt; 20, M, shift)</c> per input, then the");
+            w.Line("/// output is <c>clamp(MultiplyByQuantizedMultiplier(a' + b', M_out, shift_out) + Z_out)</c>. a' depends on a alone, so both");
+            w.Line("/// inputs' terms are tables of 256 values computed at build time.");
+            w.Line("/// </summary>");
+            w.Open($"private static void {method}(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> sum)");
+            w.Line($"ReadOnlySpan<int> first = {method}First, second = {method}Second;");
+            w.Line($"ref sbyte ra = ref MemoryMarshal.GetReference(a), rb = ref MemoryMarshal.GetReference(b), rs = ref MemoryMarshal.GetReference(sum);");
+            w.Line($"ref int t1 = ref MemoryMarshal.GetReference(first), t2 = ref MemoryMarshal.GetReference(second);");
+            w.Line($"if (a.Length < {I(count)} || b.Length < {I(count)} || sum.Length < {I(count)}) throw new ArgumentException(\"Add buffers are too short.\");");
+            w.Open($"for (int i = 0; i < {I(count)}; i++)");
+            w.Line("int s = Unsafe.Add(ref t1, Unsafe.Add(ref ra, i) + 128) + Unsafe.Add(ref t2, Unsafe.Add(ref rb, i) + 128);");
+            w.Line($"Unsafe.Add(ref rs, i) = Requantize(s, {I(add.OutputMultiplier)}, {I(-add.OutputShift)}, {I(add.OutputOffset)}, -128, 127);");
+            w.Close();
+            w.Close();
+            w.Line();
+            EmitIntTable(w, method + "First", first, $"MultiplyByQuantizedMultiplier((a + {I(add.Input1Offset)}) << 20, {I(add.Input1Multiplier)}, {I(add.Input1Shift)}) for a = -128..127");
+            EmitIntTable(w, method + "Second", second, $"MultiplyByQuantizedMultiplier((b + {I(add.Input2Offset)}) << 20, {I(add.Input2Multiplier)}, {I(add.Input2Shift)}) for b = -128..127");
+        }
+
+        private static int[] AddTable(int offset, int multiplier, int shift)
+        {
+            var table = new int[256];
+            for (int q = -128; q <= 127; q++)
+            {
+                table[q + 128] = FixedPoint.MultiplyByQuantizedMultiplier((q + offset) * (1 << AddParameters.LeftShift), multiplier, shift);
+            }
+
+            return table;
+        }
+
+        private static void EmitIntTable(CodeWriter w, string name, int[] values, string meaning)
+        {
+            w.Line($"// {meaning}");
+            w.Line($"private static ReadOnlySpan<int> {name} => new int[]");
+            w.Line("{");
+            var block = new CodeWriter();
+            block.Values(values, 0, values.Length, 16, v => CodeWriter.Int(v));
+            foreach (var line in block.ToString().TrimEnd('\n').Split('\n')) w.Line("    " + line);
+            w.Line("};");
+            w.Line();
+        }
+
+        private static void EmitLayerNorm(CodeWriter w, string method, LayerNormEmitPlan plan, int tokens)
+        {
+            int n = plan.Width;
+            int guard = LayerNormPlan.ReciprocalGuardBits(n);
+            int normalizedShift = 62 - guard - LayerNormPlan.NormalizedFractionBits;
+            // For INT8 rows |D_i| = N |q_i - mean| <= 255 N; while 255 N + 1 <= 2^31 / N no rounding shift s is needed.
+            bool exact = 255L * n + 1 <= (1L << 31) / n;
+            w.Line("/// <summary>");
+            w.Line($"/// LayerNorm '{ModelEmitter.Xml(plan.Name)}' of each of the {I(tokens)} tokens, in integers:");
+            foreach (var line in plan.Description.TrimEnd('\n').Split('\n')) w.Line("/// " + ModelEmitter.Xml(line.Trim()));
+            w.Line($"/// Per token: D_i = {I(n)} q_i - sum (= N (q_i - mean), exact), W = {I(n)} sum D_i^2 scaled by 4^m into [2^60, 2^62),");
+            w.Line($"/// R = IntSqrt(W 4^m) (R / 2^m = N sqrt(N) std), one reciprocal F = 2^{I(62 - guard)} / R, then n_i = (D_i N 2^m F) >> {I(normalizedShift)}");
+            w.Line("/// = (q_i - mean) / std in Q16 and q_out = clamp(Z_out + ((n_i G_i + B_i + 2^(T-1)) >> T)).");
+            w.Line("/// </summary>");
+            w.Open($"private static void {method}(ReadOnlySpan<sbyte> input, Span<sbyte> output)");
+            w.Line($"ReadOnlySpan<long> gamma = {method}Gamma, beta = {method}Beta;");
+            w.Line($"Span<long> d = stackalloc long[{I(n)}];");
+            w.Open($"for (int t = 0; t < {I(tokens)}; t++)");
+            w.Line($"ReadOnlySpan<sbyte> row = input.Slice(t * {I(n)}, {I(n)});");
+            w.Line($"Span<sbyte> result = output.Slice(t * {I(n)}, {I(n)});");
+            w.Line("long sum = 0;");
+            w.Line($"for (int i = 0; i < {I(n)}; i++) sum += row[i];");
+            if (exact)
+            {
+                w.Line($"// |D_i| <= 255 * {I(n)}, so E_i = D_i exactly (no rounding shift) and W <= 2^62.");
+                w.Line("long squares = 0;");
+                w.Open($"for (int i = 0; i < {I(n)}; i++)");
+                w.Line($"long di = {I(n)} * (long)row[i] - sum;");
+                w.Line("d[i] = di;");
+                w.Line("squares += di * di;");
+                w.Close();
+            }
+            else
+            {
+                w.Line("// Wide rows: E_i = D_i / 2^s rounded, with the smallest s that keeps |E_i| <= 2^31 / N.");
+                w.Line("long maxAbs = 0;");
+                w.Line($"for (int i = 0; i < {I(n)}; i++) maxAbs = Math.Max(maxAbs, Math.Abs({I(n)} * (long)row[i] - sum));");
+                w.Line("int s = 0;");
+                w.Line($"while ((maxAbs >> s) + 1 > {I((1L << 31) / n)}) s++;");
+                w.Line("long squares = 0;");
+                w.Open($"for (int i = 0; i < {I(n)}; i++)");
+                w.Line($"long di = {I(n)} * (long)row[i] - sum;");
+                w.Line("if (s > 0) di = (di + (1L << (s - 1))) >> s;");
+                w.Line("d[i] = di;");
+                w.Line("squares += di * di;");
+                w.Close();
+            }
+
+            w.Line($"long wide = {I(n)} * squares;");
+            w.Open("if (wide == 0)");
+            w.Line("// Every value equal: the normalized row is 0 and only beta remains.");
+            w.Line($"for (int i = 0; i < {I(n)}; i++) result[i] = Clamp8({I(plan.OutputZeroPoint)} + ((beta[i] + {I(1L << (plan.OutputShift - 1))}L) >> {I(plan.OutputShift)}));");
+            w.Line("continue;");
+            w.Close();
+            w.Line("int m = (62 - (64 - BitOperations.LeadingZeroCount((ulong)wide))) / 2;");
+            w.Line("long root = IntSqrt((ulong)wide << (2 * m));");
+            w.Line($"long reciprocal = {I(1L << (62 - guard))}L / root;");
+            w.Open($"for (int i = 0; i < {I(n)}; i++)");
+            w.Line($"long normalized = (((d[i] * {I(n)}) << m) * reciprocal + {I(1L << (normalizedShift - 1))}L) >> {I(normalizedShift)};");
+            w.Line($"result[i] = Clamp8({I(plan.OutputZeroPoint)} + ((normalized * gamma[i] + beta[i] + {I(1L << (plan.OutputShift - 1))}L) >> {I(plan.OutputShift)}));");
+            w.Close();
+            w.Close();
+            w.Close();
+            w.Line();
+            EmitLongTable(w, method + "Gamma", plan.Gamma.AsArray(), $"G_i = round(gamma_i / S_out * 2^(T - 16)), T = {I(plan.OutputShift)}");
+            EmitLongTable(w, method + "Beta", plan.Beta.AsArray(), $"B_i = round(beta_i / S_out * 2^T), T = {I(plan.OutputShift)}");
+        }
+
+        private static void EmitLongTable(CodeWriter w, string name, long[] values, string meaning)
+        {
+            w.Line($"// {meaning}");
+            w.Line($"private static ReadOnlySpan<long> {name} => new long[]");
+            w.Line("{");
+            var block = new CodeWriter();
+            block.Values(values, 0, values.Length, 8, v => CodeWriter.Int(v) + "L");
+            foreach (var line in block.ToString().TrimEnd('\n').Split('\n')) w.Line("    " + line);
+            w.Line("};");
+            w.Line();
+        }
+
+        private static void EmitAttention(CodeWriter w, string method, string exp, EncoderLayerPlan l, int tokens, int width)
+        {
+            int d = l.HeadSize;
+            int zq = l.Query.OutputZeroPoint, zk = l.Key.OutputZeroPoint, zv = l.Value.OutputZeroPoint;
+            var sm = l.Softmax;
+            w.Line("/// <summary>");
+            w.Line($"/// Multi-head self-attention of '{ModelEmitter.Xml(l.Prefix)}': {I(l.Heads)} heads of {I(d)} features over {I(tokens)} tokens. Per head and query token i:");
+            w.Line($"/// scores s_j = sum_e (q_ie - ({I(zq)})) (k_je - ({I(zk)})) in INT32; integer Softmax with 1/sqrt({I(d)}) folded into its constants");
+            w.Line("/// gives p_j in INT8 (scale 1/256, zero point -128); the context sum_j (p_j + 128) (v_je - (" + I(zv) + ")) is requantized by");
+            w.Line($"/// S_v / (256 S_context) = {I(l.ContextMultiplier)} * 2^-(31 + {I(l.ContextRightShift)}) to zero point {I(l.ContextZeroPoint)}.");
+            w.Line("/// </summary>");
+            w.Open($"private static void {method}(ReadOnlySpan<sbyte> q, ReadOnlySpan<sbyte> k, ReadOnlySpan<sbyte> v, Span<sbyte> context)");
+            w.Line($"Span<int> scores = stackalloc int[{I(tokens)}];");
+            w.Line($"Span<long> exps = stackalloc long[{I(tokens)}];");
+            w.Line($"Span<int> weights = stackalloc int[{I(tokens)}];");
+            w.Open($"for (int head = 0; head < {I(l.Heads)}; head++)");
+            w.Line($"int offset = head * {I(d)};");
+            w.Open($"for (int i = 0; i < {I(tokens)}; i++)");
+            w.Line($"ReadOnlySpan<sbyte> qi = q.Slice(i * {I(width)} + offset, {I(d)});");
+            w.Line("int max = int.MinValue;");
+            w.Open($"for (int j = 0; j < {I(tokens)}; j++)");
+            w.Line($"ReadOnlySpan<sbyte> kj = k.Slice(j * {I(width)} + offset, {I(d)});");
+            w.Line("int s = 0;");
+            w.Line($"for (int e = 0; e < {I(d)}; e++) s += (qi[e] - ({I(zq)})) * (kj[e] - ({I(zk)}));");
+            w.Line("scores[j] = s;");
+            w.Line("if (s > max) max = s;");
+            w.Close();
+            w.Line();
+            w.Line("// Softmax: exp of (s_j - max) <= 0, their sum, one reciprocal per row, then round(256 e_j / sum) - 128.");
+            w.Line("long total = 0;");
+            w.Line($"for (int j = 0; j < {I(tokens)}; j++) total += exps[j] = {exp}((long)scores[j] - max);");
+            w.Line("long reciprocal = (1L << 62) / total;");
+            w.Open($"for (int j = 0; j < {I(tokens)}; j++)");
+            w.Line("long p = (exps[j] * reciprocal + (1L << 53)) >> 54; // in [0, 256]; probability 1 saturates at 255/256");
+            w.Line("weights[j] = p > 255 ? 255 : (int)p; // p_j + 128, the INT8 probability without its zero point");
+            w.Close();
+            w.Line();
+            w.Open($"for (int e = 0; e < {I(d)}; e++)");
+            w.Line("int acc = 0;");
+            w.Line($"for (int j = 0; j < {I(tokens)}; j++) acc += weights[j] * (v[j * {I(width)} + offset + e] - ({I(zv)}));");
+            w.Line($"context[i * {I(width)} + offset + e] = Requantize(acc, {I(l.ContextMultiplier)}, {I(l.ContextRightShift)}, {I(l.ContextZeroPoint)}, -128, 127);");
+            w.Close();
+            w.Close();
+            w.Close();
+            w.Close();
+            w.Line();
+
+            long lowest = ExpPlan.MaxExponent * sm.Ln2;
+            w.Line("/// <summary>");
+            w.Line($"/// Integer exp of x &lt;= 0 for the scores of '{ModelEmitter.Xml(l.Prefix)}' (I-BERT's i-exp), in units of 0.3585 S_eff^2:");
+            foreach (var line in sm.Description.TrimEnd('\n').Split('\n')) w.Line("/// " + ModelEmitter.Xml(line.Trim()));
+            w.Line("/// </summary>");
+            w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+            w.Open($"private static long {exp}(long x)");
+            w.Line($"if (x < {I(sm.InputClamp)}L) x = {I(sm.InputClamp)}L; // exp is 0 below -32 ln 2 anyway");
+            w.Line(sm.InputShift >= 0
+                ? $"long value = x << {I(sm.InputShift)}; // to the effective scale S_eff"
+                : $"long value = (x + {I(1L << (-sm.InputShift - 1))}L) >> {I(-sm.InputShift)}; // to the effective scale S_eff, rounded");
+            w.Line($"if (value < {I(-lowest)}L) value = {I(-lowest)}L;");
+            w.Line($"long z = -value / {I(sm.Ln2)}L; // x = -ln2 z + r, r in (-ln2, 0]");
+            w.Line($"long r = value + z * {I(sm.Ln2)}L;");
+            w.Line($"long t = r + {I(sm.PolynomialB)}L;");
+            w.Line($"return (t * t + {I(sm.PolynomialC)}L) >> (int)z; // (r + B)^2 + C, times 2^-z");
+            w.Close();
+            w.Line();
+        }
+
+        private static void EmitGelu(CodeWriter w, string method, EncoderLayerPlan l, int tokens)
+        {
+            int count = tokens * l.FeedForward;
+            w.Line("/// <summary>");
+            w.Line($"/// GELU of the {I(count)} feed-forward values of '{ModelEmitter.Xml(l.Prefix)}', INT8 in place. An INT8 input takes 256 values, so the");
+            w.Line("/// integer i-GELU (I-BERT's erf polynomial, constants below) was evaluated for each at build time, with the same integer");
+            w.Line("/// arithmetic as Gen.Runtime.Kernels.IntGelu, and is looked up here:");
+            foreach (var line in l.GeluDescription.TrimEnd('\n').Split('\n')) w.Line("/// " + ModelEmitter.Xml(line.Trim()));
+            w.Line("/// </summary>");
+            w.Open($"private static void {method}(Span<sbyte> values)");
+            w.Line($"ReadOnlySpan<sbyte> table = {method}Table;");
+            w.Line("ref sbyte first = ref MemoryMarshal.GetReference(table);");
+            w.Line($"if (values.Length < {I(count)}) throw new ArgumentException(\"GELU buffer too short.\");");
+            w.Line("ref sbyte x = ref MemoryMarshal.GetReference(values);");
+            w.Line($"for (int i = 0; i < {I(count)}; i++) Unsafe.Add(ref x, i) = Unsafe.Add(ref first, Unsafe.Add(ref x, i) + 128);");
+            w.Close();
+            w.Line();
+            w.Line($"// i-GELU of q = -128..127 (input scale {CodeWriter.Real(l.Fc1.OutputScale)}, zero point {I(l.Fc1.OutputZeroPoint)}) as INT8.");
+            w.Line($"private static ReadOnlySpan<sbyte> {method}Table => new sbyte[]");
+            w.Line("{");
+            var block = new CodeWriter();
+            block.Values(l.GeluTable.AsArray(), 0, 256, 16, v => CodeWriter.Int(v));
+            foreach (var line in block.ToString().TrimEnd('\n').Split('\n')) w.Line("    " + line);
+            w.Line("};");
+            w.Line();
+        }
+
+        private static void EmitPool(CodeWriter w, TransformerPlan t)
+        {
+            w.Line("/// <summary>");
+            w.Line($"/// Mean over the {I(t.Tokens)} tokens: sum_t (x_t - ({I(t.PoolInputZeroPoint)})) requantized by S_norm / ({I(t.Tokens)} S_pool) =");
+            w.Line($"/// {I(t.PoolMultiplier)} * 2^-(31 + {I(t.PoolRightShift)}) to scale {CodeWriter.Real(t.PoolScale)}, zero point {I(t.PoolZeroPoint)}.");
+            w.Line("/// </summary>");
+            w.Open("private static void MeanPool(ReadOnlySpan<sbyte> tokens, Span<sbyte> pooled)");
+            w.Open($"for (int c = 0; c < {I(t.Width)}; c++)");
+            w.Line($"int sum = {I(-(long)t.Tokens * t.PoolInputZeroPoint)};");
+            w.Line($"for (int i = 0; i < {I(t.Tokens)}; i++) sum += tokens[i * {I(t.Width)} + c];");
+            w.Line($"pooled[c] = Requantize(sum, {I(t.PoolMultiplier)}, {I(t.PoolRightShift)}, {I(t.PoolZeroPoint)}, -128, 127);");
+            w.Close();
+            w.Close();
+            w.Line();
+        }
+
+        private static void EmitHelpers(CodeWriter w)
+        {
+            w.Line("/// <summary>floor(sqrt(n)) for n &lt; 2^62 by Newton's iteration from 2^31 (at least the root): exact, as the iterate");
+            w.Line("/// decreases until it reaches floor(sqrt(n)) and never passes below it.</summary>");
+            w.Open("private static long IntSqrt(ulong n)");
+            w.Line("ulong x = 1UL << 31;");
+            w.Open("while (true)");
+            w.Line("ulong next = (x + n / x) >> 1;");
+            w.Line("if (next >= x) return (long)x;");
+            w.Line("x = next;");
+            w.Close();
+            w.Close();
+            w.Line();
+            w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+            w.Line("private static sbyte Clamp8(long value) => (sbyte)(value < -128 ? -128 : value > 127 ? 127 : value);");
+            w.Line();
+        }
+
+        private static void EmitPosition(CodeWriter w, TransformerPlan t)
+        {
+            w.Line($"// The position embedding, [{I(t.Tokens)} tokens, {I(t.Width)}], symmetric INT8 at scale {CodeWriter.Real(t.PositionScale)} (max |position| / 127).");
+            w.Line("private static ReadOnlySpan<sbyte> Position => new sbyte[]");
+            w.Line("{");
+            for (int token = 0; token < t.Tokens; token++)
+            {
+                w.Line($"    // token {I(token)}");
+                var block = new CodeWriter();
+                block.Values(t.Position.AsArray(), token * t.Width, t.Width, 32, v => CodeWriter.Int(v));
+                foreach (var line in block.ToString().TrimEnd('\n').Split('\n')) w.Line("    " + line);
+            }
+
+            w.Line("};");
+            w.Line();
+        }
+
+        /// <summary>A prefix like <c>blocks.0</c> as a PascalCase identifier part (<c>Blocks0</c>).</summary>
+        private static string Pascal(string name)
+        {
+            var sb = new System.Text.StringBuilder();
+            bool upper = true;
+            foreach (char c in name)
+            {
+                if (char.IsLetterOrDigit(c) && c < 128)
+                {
+                    sb.Append(upper ? char.ToUpperInvariant(c) : c);
+                    upper = false;
+                }
+                else
+                {
+                    upper = true;
+                }
+            }
+
+            return sb.Length == 0 || char.IsDigit(sb[0]) ? "Layer" + sb : sb.ToString();
+        }
+
+        /// <summary>Reference equality for plans (two layers may hold equal constants yet need their own methods).</summary>
+        private sealed class ReferenceEqualityComparer : IEqualityComparer<DenseLayerPlan>
+        {
+            public static readonly ReferenceEqualityComparer Instance = new ReferenceEqualityComparer();
+
+            public bool Equals(DenseLayerPlan? x, DenseLayerPlan? y) => ReferenceEquals(x, y);
+
+            public int GetHashCode(DenseLayerPlan obj) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
+        }
+    }
+}
