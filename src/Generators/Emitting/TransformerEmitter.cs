@@ -14,6 +14,9 @@ namespace Gen.Generators.Emitting
     {
         private static string I(long v) => CodeWriter.Int(v);
 
+        /// <summary>When the AVX-512 versions of the non-GEMM steps run (vpmullq needs AVX-512DQ).</summary>
+        private const string Simd = "path >= 3 && Avx512BW.IsSupported && Avx512DQ.IsSupported";
+
         public static string Emit(ModelPlan plan, string header)
         {
             var t = plan.Transformer!;
@@ -166,7 +169,7 @@ namespace Gen.Generators.Emitting
             w.Line();
             w.Line("Patchify(image, patches);");
             w.Line($"{nameOf[t.Patch]}(patches, q, {I(tokens)}, path); // '{t.Patch.Name}': each patch -> {I(width)} features");
-            w.Line("AddPosition(q, Position, x);");
+            w.Line("AddPosition(q, Position, x, path);");
             for (int i = 0; i < t.Layers.Length; i++)
             {
                 var l = t.Layers[i];
@@ -174,22 +177,22 @@ namespace Gen.Generators.Emitting
                 string ff = I(tokens * l.FeedForward);
                 w.Line();
                 w.Line($"// Encoder layer {I(i + 1)}, '{l.Prefix}': x = x + Out(Attention(Norm1(x))); x = x + Fc2(GELU(Fc1(Norm2(x)))).");
-                w.Line($"{m.Norm1}(x, n);");
+                w.Line($"{m.Norm1}(x, n, path);");
                 w.Line($"{nameOf[l.Query]}(n, q, {I(tokens)}, path);");
                 w.Line($"{nameOf[l.Key]}(n, k, {I(tokens)}, path);");
                 w.Line($"{nameOf[l.Value]}(n, v, {I(tokens)}, path);");
-                w.Line($"{m.Attention}(q, k, v, n); // the context goes to n");
+                w.Line($"{m.Attention}(q, k, v, n, path); // the context goes to n");
                 w.Line($"{nameOf[l.Output]}(n, q, {I(tokens)}, path);");
-                w.Line($"{m.AttentionResidual}(x, q, y);");
-                w.Line($"{m.Norm2}(y, n);");
+                w.Line($"{m.AttentionResidual}(x, q, y, path);");
+                w.Line($"{m.Norm2}(y, n, path);");
                 w.Line($"{nameOf[l.Fc1]}(n, h.Slice(0, {ff}), {I(tokens)}, path);");
-                w.Line($"{m.Gelu}(h.Slice(0, {ff}));");
+                w.Line($"{m.Gelu}(h.Slice(0, {ff}), path);");
                 w.Line($"{nameOf[l.Fc2]}(h.Slice(0, {ff}), q, {I(tokens)}, path);");
-                w.Line($"{m.FeedForwardResidual}(y, q, x);");
+                w.Line($"{m.FeedForwardResidual}(y, q, x, path);");
             }
 
             w.Line();
-            w.Line($"{finalNorm}(x, n);");
+            w.Line($"{finalNorm}(x, n, path);");
             w.Line($"MeanPool(n, q.Slice(0, {I(width)}));");
             if (t.Head.Length == 0)
             {
@@ -249,14 +252,27 @@ namespace Gen.Generators.Emitting
             w.Line($"/// Adds {ModelEmitter.Xml(what)} across their scales ({ModelEmitter.Xml(add.Description)}).");
             w.Line("/// TensorFlow Lite's INT8 add: <c>a' = MultiplyByQuantizedMultiplier((a + offset) &lt;&lt; 20, M, shift)</c> per input, then the");
             w.Line("/// output is <c>clamp(MultiplyByQuantizedMultiplier(a' + b', M_out, shift_out) + Z_out)</c>. a' depends on a alone, so both");
-            w.Line("/// inputs' terms are tables of 256 values computed at build time.");
+            w.Line("/// inputs' terms are tables of 256 values computed at build time for the scalar loop; the AVX-512 loop computes them.");
             w.Line("/// </summary>");
-            w.Open($"private static void {method}(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> sum)");
-            w.Line($"ReadOnlySpan<int> first = {method}First, second = {method}Second;");
-            w.Line($"ref sbyte ra = ref MemoryMarshal.GetReference(a), rb = ref MemoryMarshal.GetReference(b), rs = ref MemoryMarshal.GetReference(sum);");
-            w.Line($"ref int t1 = ref MemoryMarshal.GetReference(first), t2 = ref MemoryMarshal.GetReference(second);");
+            w.Open($"private static void {method}(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> sum, int path)");
             w.Line($"if (a.Length < {I(count)} || b.Length < {I(count)} || sum.Length < {I(count)}) throw new ArgumentException(\"Add buffers are too short.\");");
-            w.Open($"for (int i = 0; i < {I(count)}; i++)");
+            w.Line("ref sbyte ra = ref MemoryMarshal.GetReference(a), rb = ref MemoryMarshal.GetReference(b), rs = ref MemoryMarshal.GetReference(sum);");
+            w.Line("int i = 0;");
+            w.Open($"if ({Simd})");
+            w.Line("// 16 at a time, the same fixed-point steps in vector lanes.");
+            w.Open($"for (; i <= {I(count - 16)}; i += 16)");
+            w.Line("Vector512<int> x1 = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref ra, (nuint)i));");
+            w.Line("Vector512<int> x2 = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref rb, (nuint)i));");
+            w.Line($"Vector512<int> s1 = MultiplyByQuantizedMultiplier(Avx512F.ShiftLeftLogical(x1 + Vector512.Create({I(add.Input1Offset)}), 20), {I(add.Input1Multiplier)}, {I(-add.Input1Shift)});");
+            w.Line($"Vector512<int> s2 = MultiplyByQuantizedMultiplier(Avx512F.ShiftLeftLogical(x2 + Vector512.Create({I(add.Input2Offset)}), 20), {I(add.Input2Multiplier)}, {I(-add.Input2Shift)});");
+            w.Line($"Vector512<int> y = MultiplyByQuantizedMultiplier(s1 + s2, {I(add.OutputMultiplier)}, {I(-add.OutputShift)}) + Vector512.Create({I(add.OutputOffset)});");
+            w.Line("Avx512F.ConvertToVector128SByteWithSaturation(y).StoreUnsafe(ref rs, (nuint)i); // saturation is the clamp to [-128, 127]");
+            w.Close();
+            w.Close();
+            w.Line();
+            w.Line($"ReadOnlySpan<int> first = {method}First, second = {method}Second;");
+            w.Line("ref int t1 = ref MemoryMarshal.GetReference(first), t2 = ref MemoryMarshal.GetReference(second);");
+            w.Open($"for (; i < {I(count)}; i++)");
             w.Line("int s = Unsafe.Add(ref t1, Unsafe.Add(ref ra, i) + 128) + Unsafe.Add(ref t2, Unsafe.Add(ref rb, i) + 128);");
             w.Line($"Unsafe.Add(ref rs, i) = Requantize(s, {I(add.OutputMultiplier)}, {I(-add.OutputShift)}, {I(add.OutputOffset)}, -128, 127);");
             w.Close();
@@ -303,8 +319,66 @@ namespace Gen.Generators.Emitting
             w.Line($"/// R = IntSqrt(W 4^m) (R / 2^m = N sqrt(N) std), one reciprocal F = 2^{I(62 - guard)} / R, then n_i = (D_i N 2^m F) >> {I(normalizedShift)}");
             w.Line("/// = (q_i - mean) / std in Q16 and q_out = clamp(Z_out + ((n_i G_i + B_i + 2^(T-1)) >> T)).");
             w.Line("/// </summary>");
-            w.Open($"private static void {method}(ReadOnlySpan<sbyte> input, Span<sbyte> output)");
+            w.Open($"private static void {method}(ReadOnlySpan<sbyte> input, Span<sbyte> output, int path)");
             w.Line($"ReadOnlySpan<long> gamma = {method}Gamma, beta = {method}Beta;");
+            w.Line($"if (input.Length < {I(tokens * n)} || output.Length < {I(tokens * n)}) throw new ArgumentException(\"LayerNorm buffers are too short.\");");
+            if (exact)
+            {
+                int vectors = n / 16, longs = n / 8;
+                w.Open($"if ({Simd})");
+                w.Line("ref sbyte x = ref MemoryMarshal.GetReference(input), y = ref MemoryMarshal.GetReference(output);");
+                w.Line("ref long g = ref MemoryMarshal.GetReference(gamma), bt = ref MemoryMarshal.GetReference(beta);");
+                w.Open($"for (int t = 0; t < {I(tokens)}; t++)");
+                w.Line($"ref sbyte row = ref Unsafe.Add(ref x, t * {I(n)});");
+                w.Line($"ref sbyte result = ref Unsafe.Add(ref y, t * {I(n)});");
+                w.Line($"// sum q and sum q^2 (|sum q^2| <= {I(n)} * 16384 fits an int); then sum D_i^2 = N^2 sum q^2 - N (sum q)^2 exactly.");
+                w.Line("Vector512<int> sums = Vector512<int>.Zero, squares16 = Vector512<int>.Zero;");
+                w.Open($"for (int i = 0; i < {I(vectors * 16)}; i += 16)");
+                w.Line("Vector512<int> q = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref row, (nuint)i));");
+                w.Line("sums += q;");
+                w.Line("squares16 += q * q;");
+                w.Close();
+                w.Line("long sum = Vector512.Sum(sums), sumOfSquares = Vector512.Sum(squares16);");
+                if (vectors * 16 < n)
+                {
+                    w.Open($"for (int i = {I(vectors * 16)}; i < {I(n)}; i++)");
+                    w.Line("long q = Unsafe.Add(ref row, i);");
+                    w.Line("sum += q;");
+                    w.Line("sumOfSquares += q * q;");
+                    w.Close();
+                }
+
+                w.Line($"long wide = {I(n)} * ({I((long)n * n)} * sumOfSquares - {I(n)} * sum * sum);");
+                w.Open("if (wide == 0)");
+                w.Line($"for (int i = 0; i < {I(n)}; i++) Unsafe.Add(ref result, i) = Clamp8({I(plan.OutputZeroPoint)} + ((Unsafe.Add(ref bt, i) + {I(1L << (plan.OutputShift - 1))}L) >> {I(plan.OutputShift)}));");
+                w.Line("continue;");
+                w.Close();
+                w.Line("int m = (62 - (64 - BitOperations.LeadingZeroCount((ulong)wide))) / 2;");
+                w.Line("long reciprocal = " + I(1L << (62 - guard)) + "L / IntSqrt((ulong)wide << (2 * m));");
+                w.Line("// Eight channels at a time in 64-bit lanes: A_i = (N q_i - sum) N 2^m, n_i = (A_i F + half) >> s, then gamma and beta.");
+                w.Line($"Vector512<long> scale = Vector512.Create({I((long)n * n)}L << m), offset = Vector512.Create(sum * {I(n)} << m), f = Vector512.Create(reciprocal);");
+                w.Open($"for (int i = 0; i < {I(longs * 8)}; i += 8)");
+                w.Line("Vector512<long> q = Avx512F.ConvertToVector512Int64(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref row, i)))).AsSByte());");
+                w.Line("Vector512<long> a = Avx512DQ.MultiplyLow(q, scale) - offset;");
+                w.Line($"Vector512<long> normalized = Vector512.ShiftRightArithmetic(Avx512DQ.MultiplyLow(a, f) + Vector512.Create({I(1L << (normalizedShift - 1))}L), {I(normalizedShift)});");
+                w.Line($"Vector512<long> value = Vector512.ShiftRightArithmetic(Avx512DQ.MultiplyLow(normalized, Vector512.LoadUnsafe(ref g, (nuint)i)) + Vector512.LoadUnsafe(ref bt, (nuint)i) + Vector512.Create({I(1L << (plan.OutputShift - 1))}L), {I(plan.OutputShift)});");
+                w.Line($"Vector128<sbyte> bytes = Avx512F.ConvertToVector128SByteWithSaturation(value + Vector512.Create({I(plan.OutputZeroPoint)}L));");
+                w.Line("Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref result, i)), bytes.AsInt64().ToScalar());");
+                w.Close();
+                if (longs * 8 < n)
+                {
+                    w.Open($"for (int i = {I(longs * 8)}; i < {I(n)}; i++)");
+                    w.Line($"long normalized = ((((long)Unsafe.Add(ref row, i) * {I(n)} - sum) * {I(n)} << m) * reciprocal + {I(1L << (normalizedShift - 1))}L) >> {I(normalizedShift)};");
+                    w.Line($"Unsafe.Add(ref result, i) = Clamp8({I(plan.OutputZeroPoint)} + ((normalized * Unsafe.Add(ref g, i) + Unsafe.Add(ref bt, i) + {I(1L << (plan.OutputShift - 1))}L) >> {I(plan.OutputShift)}));");
+                    w.Close();
+                }
+
+                w.Close();
+                w.Line("return;");
+                w.Close();
+                w.Line();
+            }
+
             w.Line($"Span<long> d = stackalloc long[{I(n)}];");
             w.Open($"for (int t = 0; t < {I(tokens)}; t++)");
             w.Line($"ReadOnlySpan<sbyte> row = input.Slice(t * {I(n)}, {I(n)});");
@@ -380,7 +454,19 @@ namespace Gen.Generators.Emitting
             w.Line("/// gives p_j in INT8 (scale 1/256, zero point -128); the context sum_j (p_j + 128) (v_je - (" + I(zv) + ")) is requantized by");
             w.Line($"/// S_v / (256 S_context) = {I(l.ContextMultiplier)} * 2^-(31 + {I(l.ContextRightShift)}) to zero point {I(l.ContextZeroPoint)}.");
             w.Line("/// </summary>");
-            w.Open($"private static void {method}(ReadOnlySpan<sbyte> q, ReadOnlySpan<sbyte> k, ReadOnlySpan<sbyte> v, Span<sbyte> context)");
+            int tp = (tokens + 15) / 16 * 16, dp = (d + 15) / 16 * 16;
+            bool vectorExp = DivisionByMultiplication(sm.Ln2, ExpPlan.MaxExponent * sm.Ln2, out long magic, out int magicShift);
+            w.Open($"private static void {method}(ReadOnlySpan<sbyte> q, ReadOnlySpan<sbyte> k, ReadOnlySpan<sbyte> v, Span<sbyte> context, int path)");
+            w.Line($"if (q.Length < {I(tokens * width)} || k.Length < {I(tokens * width)} || v.Length < {I(tokens * width)} || context.Length < {I(tokens * width)}) throw new ArgumentException(\"Attention buffers are too short.\");");
+            if (vectorExp)
+            {
+                w.Open($"if ({Simd})");
+                w.Line($"{method}Avx512(q, k, v, context);");
+                w.Line("return;");
+                w.Close();
+                w.Line();
+            }
+
             w.Line($"Span<int> scores = stackalloc int[{I(tokens)}];");
             w.Line($"Span<long> exps = stackalloc long[{I(tokens)}];");
             w.Line($"Span<int> weights = stackalloc int[{I(tokens)}];");
@@ -415,7 +501,7 @@ namespace Gen.Generators.Emitting
             w.Close();
             w.Close();
             w.Line();
-
+            if (vectorExp) EmitAttentionAvx512(w, method, exp, l, tokens, width, tp, dp, magic, magicShift);
             long lowest = ExpPlan.MaxExponent * sm.Ln2;
             w.Line("/// <summary>");
             w.Line($"/// Integer exp of x &lt;= 0 for the scores of '{ModelEmitter.Xml(l.Prefix)}' (I-BERT's i-exp), in units of 0.3585 S_eff^2:");
@@ -436,6 +522,130 @@ namespace Gen.Generators.Emitting
             w.Line();
         }
 
+        /// <summary>
+        /// The AVX-512 attention: per head, K - Z_k transposed to [features][tokens] and V - Z_v as [tokens][features] in
+        /// int32 (padded with zeros to whole vectors of 16), so that a query's scores and a row of the context are sums of
+        /// broadcast products over whole vectors; the exp runs in 64-bit lanes.
+        /// </summary>
+        private static void EmitAttentionAvx512(CodeWriter w, string method, string exp, EncoderLayerPlan l, int tokens, int width,
+            int tp, int dp, long magic, int magicShift)
+        {
+            int d = l.HeadSize, chunks = tp / 16, vchunks = dp / 16;
+            int zq = l.Query.OutputZeroPoint, zk = l.Key.OutputZeroPoint, zv = l.Value.OutputZeroPoint;
+            w.Line($"/// <summary>The attention of '{ModelEmitter.Xml(l.Prefix)}' with AVX-512: the same integers as the scalar loop above.</summary>");
+            w.Open($"private static void {method}Avx512(ReadOnlySpan<sbyte> q, ReadOnlySpan<sbyte> k, ReadOnlySpan<sbyte> v, Span<sbyte> context)");
+            w.Line($"Span<int> keys = stackalloc int[{I(d * tp)}];    // [feature][token], tokens padded to {I(tp)} with zeros");
+            w.Line($"Span<int> values = stackalloc int[{I(tokens * dp)}]; // [token][feature], features padded to {I(dp)} with zeros");
+            w.Line($"Span<int> weights = stackalloc int[{I(tp)}];");
+            w.Line("ref int kt = ref MemoryMarshal.GetReference(keys), vt = ref MemoryMarshal.GetReference(values), wt = ref MemoryMarshal.GetReference(weights);");
+            w.Line("ref sbyte rq = ref MemoryMarshal.GetReference(q), rk = ref MemoryMarshal.GetReference(k), rv = ref MemoryMarshal.GetReference(v);");
+            w.Line("ref sbyte rc = ref MemoryMarshal.GetReference(context);");
+            if (tp > tokens)
+            {
+                w.Line($"// Scores of the {I(tp - tokens)} padding tokens are pushed far below any real one, so that their exp is exactly 0.");
+                w.Line($"Vector512<int> padding = Vector512.Create({string.Join(", ", Enumerable.Range(tp - 16, 16).Select(j => j < tokens ? "0" : "int.MinValue / 2"))});");
+            }
+
+            w.Open($"for (int head = 0; head < {I(l.Heads)}; head++)");
+            w.Line($"int offset = head * {I(d)};");
+            w.Open($"for (int j = 0; j < {I(tokens)}; j++)");
+            w.Open($"for (int e = 0; e < {I(d)}; e++)");
+            w.Line($"Unsafe.Add(ref kt, e * {I(tp)} + j) = Unsafe.Add(ref rk, j * {I(width)} + offset + e) - ({I(zk)});");
+            w.Line($"Unsafe.Add(ref vt, j * {I(dp)} + e) = Unsafe.Add(ref rv, j * {I(width)} + offset + e) - ({I(zv)});");
+            w.Close();
+            w.Close();
+            w.Line();
+            w.Open($"for (int i = 0; i < {I(tokens)}; i++)");
+            w.Line($"ref sbyte qi = ref Unsafe.Add(ref rq, i * {I(width)} + offset);");
+            for (int c = 0; c < chunks; c++) w.Line($"Vector512<int> s{I(c)} = Vector512<int>.Zero;");
+            w.Open($"for (int e = 0; e < {I(d)}; e++)");
+            w.Line($"Vector512<int> qe = Vector512.Create(Unsafe.Add(ref qi, e) - ({I(zq)}));");
+            for (int c = 0; c < chunks; c++) w.Line($"s{I(c)} += qe * Vector512.LoadUnsafe(ref kt, (nuint)(e * {I(tp)} + {I(16 * c)}));");
+            w.Close();
+            if (tp > tokens) w.Line($"s{I(chunks - 1)} += padding;");
+            string maxExpr = chunks == 1 ? "s0" : string.Join("", Enumerable.Range(0, chunks - 1).Select(c => "Vector512.Max(")) + "s0" +
+                string.Concat(Enumerable.Range(1, chunks - 1).Select(c => $", s{I(c)})"));
+            w.Line($"Vector512<int> top = {maxExpr};");
+            w.Line("Vector256<int> top8 = Vector256.Max(top.GetLower(), top.GetUpper());");
+            w.Line("Vector128<int> top4 = Vector128.Max(top8.GetLower(), top8.GetUpper());");
+            w.Line("long max = Math.Max(Math.Max(top4.GetElement(0), top4.GetElement(1)), Math.Max(top4.GetElement(2), top4.GetElement(3)));");
+            w.Line("Vector512<long> maxima = Vector512.Create(max);");
+            for (int c = 0; c < chunks; c++)
+            {
+                w.Line($"Vector512<long> e{I(2 * c)} = {exp}Avx512(Avx512F.ConvertToVector512Int64(s{I(c)}.GetLower()) - maxima);");
+                w.Line($"Vector512<long> e{I(2 * c + 1)} = {exp}Avx512(Avx512F.ConvertToVector512Int64(s{I(c)}.GetUpper()) - maxima);");
+            }
+
+            w.Line("long reciprocal = (1L << 62) / Vector512.Sum(" + string.Join(" + ", Enumerable.Range(0, 2 * chunks).Select(c => "e" + I(c))) + ");");
+            w.Line("Vector512<long> f = Vector512.Create(reciprocal), half = Vector512.Create(1L << 53), most = Vector512.Create(255L);");
+            for (int c = 0; c < 2 * chunks; c++)
+            {
+                w.Line($"Avx512F.ConvertToVector256Int32(Vector512.Min(Vector512.ShiftRightArithmetic(Avx512DQ.MultiplyLow(e{I(c)}, f) + half, 54), most)).StoreUnsafe(ref wt, {I(8 * c)});");
+            }
+
+            for (int c = 0; c < vchunks; c++) w.Line($"Vector512<int> c{I(c)} = Vector512<int>.Zero;");
+            w.Open($"for (int j = 0; j < {I(tokens)}; j++)");
+            w.Line("Vector512<int> pj = Vector512.Create(Unsafe.Add(ref wt, j));");
+            for (int c = 0; c < vchunks; c++) w.Line($"c{I(c)} += pj * Vector512.LoadUnsafe(ref vt, (nuint)(j * {I(dp)} + {I(16 * c)}));");
+            w.Close();
+            for (int c = 0; c < vchunks; c++)
+            {
+                int count = System.Math.Min(16, d - 16 * c);
+                w.Line($"Vector128<sbyte> out{I(c)} = Avx512F.ConvertToVector128SByteWithSaturation(MultiplyByQuantizedMultiplier(c{I(c)}, {I(l.ContextMultiplier)}, {I(l.ContextRightShift)}) + Vector512.Create({I(l.ContextZeroPoint)}));");
+                if (count == 16)
+                {
+                    w.Line($"out{I(c)}.StoreUnsafe(ref rc, (nuint)(i * {I(width)} + offset + {I(16 * c)}));");
+                }
+                else
+                {
+                    w.Line($"for (int e = 0; e < {I(count)}; e++) Unsafe.Add(ref rc, i * {I(width)} + offset + {I(16 * c)} + e) = out{I(c)}.GetElement(e);");
+                }
+            }
+
+            w.Close();
+            w.Close();
+            w.Close();
+            w.Line();
+
+            var sm = l.Softmax;
+            long lowest = ExpPlan.MaxExponent * sm.Ln2;
+            w.Line($"/// <summary>{exp} on eight 64-bit lanes. z = floor(-x' / {I(sm.Ln2)}) is <c>(-x' * {I(magic)}) &gt;&gt; {I(magicShift)}</c>, which the generator checked");
+            w.Line($"/// equal to the division for every -x' in [0, {I(lowest)}]; 2^-z is a per-lane logical shift.</summary>");
+            w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+            w.Open($"private static Vector512<long> {exp}Avx512(Vector512<long> x)");
+            w.Line($"x = Vector512.Max(x, Vector512.Create({I(sm.InputClamp)}L));");
+            w.Line(sm.InputShift >= 0
+                ? $"Vector512<long> value = Vector512.ShiftLeft(x, {I(sm.InputShift)});"
+                : $"Vector512<long> value = Vector512.ShiftRightArithmetic(x + Vector512.Create({I(1L << (-sm.InputShift - 1))}L), {I(-sm.InputShift)});");
+            w.Line($"value = Vector512.Max(value, Vector512.Create({I(-lowest)}L));");
+            w.Line($"Vector512<long> z = Vector512.ShiftRightLogical(Avx512DQ.MultiplyLow(-value, Vector512.Create({I(magic)}L)), {I(magicShift)});");
+            w.Line($"Vector512<long> t = value + Avx512DQ.MultiplyLow(z, Vector512.Create({I(sm.Ln2)}L)) + Vector512.Create({I(sm.PolynomialB)}L);");
+            w.Line($"Vector512<long> polynomial = Avx512DQ.MultiplyLow(t, t) + Vector512.Create({I(sm.PolynomialC)}L);");
+            w.Line("return Avx512F.ShiftRightLogicalVariable(polynomial.AsUInt64(), z.AsUInt64()).AsInt64();");
+            w.Close();
+            w.Line();
+        }
+
+        /// <summary>
+        /// Finds (magic, shift) with <c>(u * magic) &gt;&gt; shift == u / divisor</c> for every u in [0, limit], checked
+        /// exhaustively (limit is at most 32 * 22713), with u * magic below 2^62.
+        /// </summary>
+        internal static bool DivisionByMultiplication(long divisor, long limit, out long magic, out int shift)
+        {
+            for (shift = 32; shift <= 50; shift++)
+            {
+                magic = (1L << shift) / divisor + 1;
+                if (limit > 0 && magic > (1L << 62) / limit) break;
+                bool exact = true;
+                for (long u = 0; u <= limit && exact; u++) exact = (u * magic) >> shift == u / divisor;
+                if (exact) return true;
+            }
+
+            magic = 0;
+            shift = 0;
+            return false;
+        }
+
         private static void EmitGelu(CodeWriter w, string method, EncoderLayerPlan l, int tokens)
         {
             int count = tokens * l.FeedForward;
@@ -445,12 +655,27 @@ namespace Gen.Generators.Emitting
             w.Line("/// arithmetic as Gen.Runtime.Kernels.IntGelu, and is looked up here:");
             foreach (var line in l.GeluDescription.TrimEnd('\n').Split('\n')) w.Line("/// " + ModelEmitter.Xml(line.Trim()));
             w.Line("/// </summary>");
-            w.Open($"private static void {method}(Span<sbyte> values)");
+            w.Open($"private static void {method}(Span<sbyte> values, int path)");
             w.Line($"ReadOnlySpan<sbyte> table = {method}Table;");
             w.Line("ref sbyte first = ref MemoryMarshal.GetReference(table);");
             w.Line($"if (values.Length < {I(count)}) throw new ArgumentException(\"GELU buffer too short.\");");
             w.Line("ref sbyte x = ref MemoryMarshal.GetReference(values);");
-            w.Line($"for (int i = 0; i < {I(count)}; i++) Unsafe.Add(ref x, i) = Unsafe.Add(ref first, Unsafe.Add(ref x, i) + 128);");
+            w.Line("int i = 0;");
+            w.Open("if (path >= 3 && Avx512Vbmi.IsSupported)");
+            w.Line("// 64 lookups at a time: the table is four registers; vpermi2b picks from two of them by the index's low 7 bits,");
+            w.Line("// and the top bit (q + 128 >= 128) chooses which pair.");
+            w.Line("ref byte bytes = ref Unsafe.As<sbyte, byte>(ref first);");
+            w.Line("Vector512<byte> t0 = Vector512.LoadUnsafe(ref bytes, 0), t1 = Vector512.LoadUnsafe(ref bytes, 64);");
+            w.Line("Vector512<byte> t2 = Vector512.LoadUnsafe(ref bytes, 128), t3 = Vector512.LoadUnsafe(ref bytes, 192);");
+            w.Line("ref byte xb = ref Unsafe.As<sbyte, byte>(ref x);");
+            w.Open($"for (; i <= {I(count - 64)}; i += 64)");
+            w.Line("Vector512<byte> index = Vector512.LoadUnsafe(ref xb, (nuint)i) ^ Vector512.Create((byte)0x80); // q + 128");
+            w.Line("Vector512<byte> low = Avx512Vbmi.PermuteVar64x8x2(t0, index, t1), high = Avx512Vbmi.PermuteVar64x8x2(t2, index, t3);");
+            w.Line("Avx512BW.BlendVariable(low, high, index).StoreUnsafe(ref xb, (nuint)i);");
+            w.Close();
+            w.Close();
+            w.Line();
+            w.Line($"for (; i < {I(count)}; i++) Unsafe.Add(ref x, i) = Unsafe.Add(ref first, Unsafe.Add(ref x, i) + 128);");
             w.Close();
             w.Line();
             w.Line($"// i-GELU of q = -128..127 (input scale {CodeWriter.Real(l.Fc1.OutputScale)}, zero point {I(l.Fc1.OutputZeroPoint)}) as INT8.");
@@ -494,6 +719,23 @@ namespace Gen.Generators.Emitting
             w.Line();
             w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
             w.Line("private static sbyte Clamp8(long value) => (sbyte)(value < -128 ? -128 : value > 127 ? 127 : value);");
+            w.Line();
+            w.Line("/// <summary>");
+            w.Line("/// MultiplyByQuantizedMultiplier on 16 lanes, as the scalar Requantize: the rounding doubling high multiply");
+            w.Line("/// (x * m0 + 2^30) >> 31 on 64-bit products (vpmuldq multiplies the even lanes; shifting by 32 brings the odd ones");
+            w.Line("/// down), then a rounding right shift with ties away from zero.");
+            w.Line("/// </summary>");
+            w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+            w.Open("private static Vector512<int> MultiplyByQuantizedMultiplier(Vector512<int> x, int m0, int rightShift)");
+            w.Line("Vector512<int> m = Vector512.Create(m0);");
+            w.Line("Vector512<long> round = Vector512.Create(1L << 30);");
+            w.Line("Vector512<long> even = Avx512F.ShiftRightLogical(Avx512F.Multiply(x, m) + round, 31);");
+            w.Line("Vector512<long> odd = Avx512F.ShiftRightLogical(Avx512F.Multiply(Avx512F.ShiftRightLogical(x.AsInt64(), 32).AsInt32(), m) + round, 31);");
+            w.Line("Vector512<int> high = ((even & Vector512.Create(0xFFFFFFFFL)) | Avx512F.ShiftLeftLogical(odd, 32)).AsInt32();");
+            w.Line("Vector512<int> mask = Vector512.Create((1 << rightShift) - 1);");
+            w.Line("Vector512<int> threshold = Avx512F.ShiftRightArithmetic(mask, 1) - Avx512F.ShiftRightArithmetic(high, 31);");
+            w.Line("return Vector512.ShiftRightArithmetic(high, rightShift) - Vector512.GreaterThan(high & mask, threshold);");
+            w.Close();
             w.Line();
         }
 
