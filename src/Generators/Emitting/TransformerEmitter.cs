@@ -193,7 +193,7 @@ namespace Gen.Generators.Emitting
 
             w.Line();
             w.Line($"{finalNorm}(x, n, path);");
-            w.Line($"MeanPool(n, q.Slice(0, {I(width)}));");
+            w.Line($"MeanPool(n, q.Slice(0, {I(width)}), path);");
             if (t.Head.Length == 0)
             {
                 w.Line($"q.Slice(0, {I(width)}).CopyTo(output);");
@@ -530,14 +530,19 @@ namespace Gen.Generators.Emitting
         private static void EmitAttentionAvx512(CodeWriter w, string method, string exp, EncoderLayerPlan l, int tokens, int width,
             int tp, int dp, long magic, int magicShift)
         {
-            int d = l.HeadSize, chunks = tp / 16, vchunks = dp / 16;
+            int d = l.HeadSize, chunks = tp / 16, vchunks = dp / 16, pairs = (d + 1) / 2;
             int zq = l.Query.OutputZeroPoint, zk = l.Key.OutputZeroPoint, zv = l.Value.OutputZeroPoint;
-            w.Line($"/// <summary>The attention of '{ModelEmitter.Xml(l.Prefix)}' with AVX-512: the same integers as the scalar loop above.</summary>");
+            w.Line("/// <summary>");
+            w.Line($"/// The attention of '{ModelEmitter.Xml(l.Prefix)}' with AVX-512, the same integers as the scalar loop above. Per head, K - Z_k is laid");
+            w.Line("/// out as [feature pair][token][2] and V - Z_v as [token pair][feature][2] in int16 (zero-padded to whole vectors), so");
+            w.Line("/// that vpmaddwd adds two products per lane: a query's 16 scores are sums over feature pairs, a context row sums over");
+            w.Line("/// token pairs. The exp runs in 64-bit lanes.");
+            w.Line("/// </summary>");
             w.Open($"private static void {method}Avx512(ReadOnlySpan<sbyte> q, ReadOnlySpan<sbyte> k, ReadOnlySpan<sbyte> v, Span<sbyte> context)");
-            w.Line($"Span<int> keys = stackalloc int[{I(d * tp)}];    // [feature][token], tokens padded to {I(tp)} with zeros");
-            w.Line($"Span<int> values = stackalloc int[{I(tokens * dp)}]; // [token][feature], features padded to {I(dp)} with zeros");
-            w.Line($"Span<int> weights = stackalloc int[{I(tp)}];");
-            w.Line("ref int kt = ref MemoryMarshal.GetReference(keys), vt = ref MemoryMarshal.GetReference(values), wt = ref MemoryMarshal.GetReference(weights);");
+            w.Line($"Span<short> keys = stackalloc short[{I(pairs * tp * 2)}];");
+            w.Line($"Span<short> values = stackalloc short[{I(tp / 2 * dp * 2)}];");
+            w.Line($"Span<short> weights = stackalloc short[{I(tp)}];");
+            w.Line("ref short kt = ref MemoryMarshal.GetReference(keys), vt = ref MemoryMarshal.GetReference(values), wt = ref MemoryMarshal.GetReference(weights);");
             w.Line("ref sbyte rq = ref MemoryMarshal.GetReference(q), rk = ref MemoryMarshal.GetReference(k), rv = ref MemoryMarshal.GetReference(v);");
             w.Line("ref sbyte rc = ref MemoryMarshal.GetReference(context);");
             if (tp > tokens)
@@ -550,17 +555,21 @@ namespace Gen.Generators.Emitting
             w.Line($"int offset = head * {I(d)};");
             w.Open($"for (int j = 0; j < {I(tokens)}; j++)");
             w.Open($"for (int e = 0; e < {I(d)}; e++)");
-            w.Line($"Unsafe.Add(ref kt, e * {I(tp)} + j) = Unsafe.Add(ref rk, j * {I(width)} + offset + e) - ({I(zk)});");
-            w.Line($"Unsafe.Add(ref vt, j * {I(dp)} + e) = Unsafe.Add(ref rv, j * {I(width)} + offset + e) - ({I(zv)});");
+            w.Line($"Unsafe.Add(ref kt, (e >> 1) * {I(2 * tp)} + 2 * j + (e & 1)) = (short)(Unsafe.Add(ref rk, j * {I(width)} + offset + e) - ({I(zk)}));");
+            w.Line($"Unsafe.Add(ref vt, (j >> 1) * {I(2 * dp)} + 2 * e + (j & 1)) = (short)(Unsafe.Add(ref rv, j * {I(width)} + offset + e) - ({I(zv)}));");
             w.Close();
             w.Close();
             w.Line();
             w.Open($"for (int i = 0; i < {I(tokens)}; i++)");
             w.Line($"ref sbyte qi = ref Unsafe.Add(ref rq, i * {I(width)} + offset);");
             for (int c = 0; c < chunks; c++) w.Line($"Vector512<int> s{I(c)} = Vector512<int>.Zero;");
-            w.Open($"for (int e = 0; e < {I(d)}; e++)");
-            w.Line($"Vector512<int> qe = Vector512.Create(Unsafe.Add(ref qi, e) - ({I(zq)}));");
-            for (int c = 0; c < chunks; c++) w.Line($"s{I(c)} += qe * Vector512.LoadUnsafe(ref kt, (nuint)(e * {I(tp)} + {I(16 * c)}));");
+            w.Open($"for (int e = 0; e < {I(d)}; e += 2)");
+            w.Line($"int q0 = Unsafe.Add(ref qi, e) - ({I(zq)});");
+            w.Line(d % 2 == 0
+                ? $"int q1 = Unsafe.Add(ref qi, e + 1) - ({I(zq)});"
+                : $"int q1 = e + 1 < {I(d)} ? Unsafe.Add(ref qi, e + 1) - ({I(zq)}) : 0;");
+            w.Line("Vector512<short> pair = Vector512.Create((q0 & 0xFFFF) | (q1 << 16)).AsInt16();");
+            for (int c = 0; c < chunks; c++) w.Line($"s{I(c)} += Avx512BW.MultiplyAddAdjacent(pair, Vector512.LoadUnsafe(ref kt, (nuint)((e >> 1) * {I(2 * tp)} + {I(32 * c)})));");
             w.Close();
             if (tp > tokens) w.Line($"s{I(chunks - 1)} += padding;");
             string maxExpr = chunks == 1 ? "s0" : string.Join("", Enumerable.Range(0, chunks - 1).Select(c => "Vector512.Max(")) + "s0" +
@@ -578,15 +587,16 @@ namespace Gen.Generators.Emitting
 
             w.Line("long reciprocal = (1L << 62) / Vector512.Sum(" + string.Join(" + ", Enumerable.Range(0, 2 * chunks).Select(c => "e" + I(c))) + ");");
             w.Line("Vector512<long> f = Vector512.Create(reciprocal), half = Vector512.Create(1L << 53), most = Vector512.Create(255L);");
+            w.Line("// p_j + 128 = min(round(256 e_j / sum), 255), the INT8 probability without its zero point, as int16.");
             for (int c = 0; c < 2 * chunks; c++)
             {
-                w.Line($"Avx512F.ConvertToVector256Int32(Vector512.Min(Vector512.ShiftRightArithmetic(Avx512DQ.MultiplyLow(e{I(c)}, f) + half, 54), most)).StoreUnsafe(ref wt, {I(8 * c)});");
+                w.Line($"Avx512F.ConvertToVector128Int16(Vector512.Min(Vector512.ShiftRightArithmetic(Avx512DQ.MultiplyLow(e{I(c)}, f) + half, 54), most)).StoreUnsafe(ref wt, {I(8 * c)});");
             }
 
             for (int c = 0; c < vchunks; c++) w.Line($"Vector512<int> c{I(c)} = Vector512<int>.Zero;");
-            w.Open($"for (int j = 0; j < {I(tokens)}; j++)");
-            w.Line("Vector512<int> pj = Vector512.Create(Unsafe.Add(ref wt, j));");
-            for (int c = 0; c < vchunks; c++) w.Line($"c{I(c)} += pj * Vector512.LoadUnsafe(ref vt, (nuint)(j * {I(dp)} + {I(16 * c)}));");
+            w.Open($"for (int j = 0; j < {I(tokens)}; j += 2)");
+            w.Line("Vector512<short> pair = Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref wt, j)))).AsInt16();");
+            for (int c = 0; c < vchunks; c++) w.Line($"c{I(c)} += Avx512BW.MultiplyAddAdjacent(pair, Vector512.LoadUnsafe(ref vt, (nuint)((j >> 1) * {I(2 * dp)} + {I(32 * c)})));");
             w.Close();
             for (int c = 0; c < vchunks; c++)
             {
@@ -694,8 +704,23 @@ namespace Gen.Generators.Emitting
             w.Line($"/// Mean over the {I(t.Tokens)} tokens: sum_t (x_t - ({I(t.PoolInputZeroPoint)})) requantized by S_norm / ({I(t.Tokens)} S_pool) =");
             w.Line($"/// {I(t.PoolMultiplier)} * 2^-(31 + {I(t.PoolRightShift)}) to scale {CodeWriter.Real(t.PoolScale)}, zero point {I(t.PoolZeroPoint)}.");
             w.Line("/// </summary>");
-            w.Open("private static void MeanPool(ReadOnlySpan<sbyte> tokens, Span<sbyte> pooled)");
-            w.Open($"for (int c = 0; c < {I(t.Width)}; c++)");
+            w.Open("private static void MeanPool(ReadOnlySpan<sbyte> tokens, Span<sbyte> pooled, int path)");
+            w.Line($"if (tokens.Length < {I(t.Tokens * t.Width)} || pooled.Length < {I(t.Width)}) throw new ArgumentException(\"Pooling buffers are too short.\");");
+            w.Line("int first = 0;");
+            if (t.Width >= 16)
+            {
+                w.Open($"if ({Simd})");
+                w.Line("ref sbyte x = ref MemoryMarshal.GetReference(tokens);");
+                w.Open($"for (; first <= {I(t.Width - 16)}; first += 16)");
+                w.Line($"Vector512<int> sum = Vector512.Create({I(-(long)t.Tokens * t.PoolInputZeroPoint)});");
+                w.Line($"for (int i = 0; i < {I(t.Tokens)}; i++) sum += Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref x, (nuint)(i * {I(t.Width)} + first)));");
+                w.Line($"Avx512F.ConvertToVector128SByteWithSaturation(MultiplyByQuantizedMultiplier(sum, {I(t.PoolMultiplier)}, {I(t.PoolRightShift)}) + Vector512.Create({I(t.PoolZeroPoint)})).StoreUnsafe(ref MemoryMarshal.GetReference(pooled), (nuint)first);");
+                w.Close();
+                w.Close();
+                w.Line();
+            }
+
+            w.Open($"for (int c = first; c < {I(t.Width)}; c++)");
             w.Line($"int sum = {I(-(long)t.Tokens * t.PoolInputZeroPoint)};");
             w.Line($"for (int i = 0; i < {I(t.Tokens)}; i++) sum += tokens[i * {I(t.Width)} + c];");
             w.Line($"pooled[c] = Requantize(sum, {I(t.PoolMultiplier)}, {I(t.PoolRightShift)}, {I(t.PoolZeroPoint)}, -128, 127);");

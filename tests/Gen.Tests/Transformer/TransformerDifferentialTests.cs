@@ -19,6 +19,8 @@ namespace Gen.Tests.Transformer
         [InlineData(3, 12, 3, 4, 24, 3, 40, 1, 7)]
         [InlineData(4, 28, 1, 7, 64, 4, 128, 2, 10)]
         [InlineData(5, 6, 1, 3, 20, 5, 17, 3, 1)]
+        [InlineData(6, 10, 1, 2, 21, 3, 70, 1, 4)]   // 25 tokens (two vectors of scores), odd head size 7, tails everywhere
+        [InlineData(7, 12, 2, 2, 18, 2, 65, 2, 6)]   // 36 tokens, head size 9, two channels
         public void GeneratedTransformerEqualsTheInterpreter(int seed, int image, int channels, int patch, int width, int heads,
             int feedForward, int layers, int outputs)
         {
