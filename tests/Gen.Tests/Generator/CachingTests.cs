@@ -18,7 +18,7 @@ namespace Gen.Tests.Generator
     /// a change to the attributes or the weights must re-plan, and no pipeline model may hold a symbol, syntax or
     /// compilation (which would defeat the comparison and keep old compilations alive).
     /// </summary>
-    public class CachingTests
+    public partial class CachingTests
     {
         private const string WeightsPath = "/project/weights/model.safetensors";
         private static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);
