@@ -551,26 +551,80 @@ namespace Gen.Generators.Emitting
                 w.Line($"Vector512<int> padding = Vector512.Create({string.Join(", ", Enumerable.Range(tp - 16, 16).Select(j => j < tokens ? "0" : "int.MinValue / 2"))});");
             }
 
+            bool whole = d % 16 == 0; // rows of a head are whole 16-byte vectors: widen and interleave them with SIMD
+            if (whole)
+            {
+                w.Line($"Span<short> widened = stackalloc short[{I(2 * tokens * d)}]; // Q - Z_q, then K - Z_k, [token][feature]");
+                w.Line("ref short qs = ref MemoryMarshal.GetReference(widened), ks = ref Unsafe.Add(ref qs, " + I(tokens * d) + ");");
+                w.Line("// vpermt2w index: lanes 0..15 of the first row and of the second, interleaved.");
+                w.Line("Vector512<short> interleave = Vector512.Create(" + string.Join(", ", Enumerable.Range(0, 32).Select(x => "(short)" + I(x % 2 == 0 ? x / 2 : 32 + x / 2))) + ");");
+            }
+
             w.Open($"for (int head = 0; head < {I(l.Heads)}; head++)");
             w.Line($"int offset = head * {I(d)};");
-            w.Open($"for (int j = 0; j < {I(tokens)}; j++)");
-            w.Open($"for (int e = 0; e < {I(d)}; e++)");
-            w.Line($"Unsafe.Add(ref kt, (e >> 1) * {I(2 * tp)} + 2 * j + (e & 1)) = (short)(Unsafe.Add(ref rk, j * {I(width)} + offset + e) - ({I(zk)}));");
-            w.Line($"Unsafe.Add(ref vt, (j >> 1) * {I(2 * dp)} + 2 * e + (j & 1)) = (short)(Unsafe.Add(ref rv, j * {I(width)} + offset + e) - ({I(zv)}));");
-            w.Close();
-            w.Close();
+            if (whole)
+            {
+                w.Open($"for (int j = 0; j < {I(tokens)}; j++)");
+                for (int c = 0; c < d / 16; c++)
+                {
+                    w.Line($"(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref rq, (nuint)(j * {I(width)} + offset + {I(16 * c)}))) - Vector256.Create((short){I(zq)})).StoreUnsafe(ref qs, (nuint)(j * {I(d)} + {I(16 * c)}));");
+                    w.Line($"(Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref rk, (nuint)(j * {I(width)} + offset + {I(16 * c)}))) - Vector256.Create((short){I(zk)})).StoreUnsafe(ref ks, (nuint)(j * {I(d)} + {I(16 * c)}));");
+                }
+
+                w.Close();
+                w.Line("// K transposed to [feature pair][token]: each pair of int16 moves as one int.");
+                w.Line("ref int ks32 = ref Unsafe.As<short, int>(ref ks), kt32 = ref Unsafe.As<short, int>(ref kt);");
+                w.Open($"for (int e = 0; e < {I(d / 2)}; e++)");
+                w.Line($"for (int j = 0; j < {I(tokens)}; j++) Unsafe.Add(ref kt32, e * {I(tp)} + j) = Unsafe.Add(ref ks32, j * {I(d / 2)} + e);");
+                w.Close();
+                w.Line("// V as [token pair][feature][2]: two rows widened and interleaved.");
+                w.Open($"for (int j = 0; j < {I(tokens)}; j += 2)");
+                for (int c = 0; c < d / 16; c++)
+                {
+                    w.Line($"Vector256<short> first{I(c)} = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref rv, (nuint)(j * {I(width)} + offset + {I(16 * c)}))) - Vector256.Create((short){I(zv)});");
+                    string second = $"Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref rv, (nuint)((j + 1) * {I(width)} + offset + {I(16 * c)}))) - Vector256.Create((short){I(zv)})";
+                    w.Line(tokens % 2 == 0
+                        ? $"Vector256<short> second{I(c)} = {second};"
+                        : $"Vector256<short> second{I(c)} = j + 1 < {I(tokens)} ? {second} : Vector256<short>.Zero;");
+                    w.Line($"Avx512BW.PermuteVar32x16x2(first{I(c)}.ToVector512Unsafe(), interleave, second{I(c)}.ToVector512Unsafe()).StoreUnsafe(ref vt, (nuint)((j >> 1) * {I(2 * dp)} + {I(32 * c)}));");
+                }
+
+                w.Close();
+            }
+            else
+            {
+                w.Open($"for (int j = 0; j < {I(tokens)}; j++)");
+                w.Open($"for (int e = 0; e < {I(d)}; e++)");
+                w.Line($"Unsafe.Add(ref kt, (e >> 1) * {I(2 * tp)} + 2 * j + (e & 1)) = (short)(Unsafe.Add(ref rk, j * {I(width)} + offset + e) - ({I(zk)}));");
+                w.Line($"Unsafe.Add(ref vt, (j >> 1) * {I(2 * dp)} + 2 * e + (j & 1)) = (short)(Unsafe.Add(ref rv, j * {I(width)} + offset + e) - ({I(zv)}));");
+                w.Close();
+                w.Close();
+            }
+
             w.Line();
             w.Open($"for (int i = 0; i < {I(tokens)}; i++)");
-            w.Line($"ref sbyte qi = ref Unsafe.Add(ref rq, i * {I(width)} + offset);");
             for (int c = 0; c < chunks; c++) w.Line($"Vector512<int> s{I(c)} = Vector512<int>.Zero;");
-            w.Open($"for (int e = 0; e < {I(d)}; e += 2)");
-            w.Line($"int q0 = Unsafe.Add(ref qi, e) - ({I(zq)});");
-            w.Line(d % 2 == 0
-                ? $"int q1 = Unsafe.Add(ref qi, e + 1) - ({I(zq)});"
-                : $"int q1 = e + 1 < {I(d)} ? Unsafe.Add(ref qi, e + 1) - ({I(zq)}) : 0;");
-            w.Line("Vector512<short> pair = Vector512.Create((q0 & 0xFFFF) | (q1 << 16)).AsInt16();");
-            for (int c = 0; c < chunks; c++) w.Line($"s{I(c)} += Avx512BW.MultiplyAddAdjacent(pair, Vector512.LoadUnsafe(ref kt, (nuint)((e >> 1) * {I(2 * tp)} + {I(32 * c)})));");
-            w.Close();
+            if (whole)
+            {
+                w.Line($"ref int qi = ref Unsafe.As<short, int>(ref Unsafe.Add(ref qs, i * {I(d)}));");
+                w.Open($"for (int e = 0; e < {I(d / 2)}; e++)");
+                w.Line("Vector512<short> pair = Vector512.Create(Unsafe.Add(ref qi, e)).AsInt16();");
+                for (int c = 0; c < chunks; c++) w.Line($"s{I(c)} += Avx512BW.MultiplyAddAdjacent(pair, Vector512.LoadUnsafe(ref kt, (nuint)(e * {I(2 * tp)} + {I(32 * c)})));");
+                w.Close();
+            }
+            else
+            {
+                w.Line($"ref sbyte qi = ref Unsafe.Add(ref rq, i * {I(width)} + offset);");
+                w.Open($"for (int e = 0; e < {I(d)}; e += 2)");
+                w.Line($"int q0 = Unsafe.Add(ref qi, e) - ({I(zq)});");
+                w.Line(d % 2 == 0
+                    ? $"int q1 = Unsafe.Add(ref qi, e + 1) - ({I(zq)});"
+                    : $"int q1 = e + 1 < {I(d)} ? Unsafe.Add(ref qi, e + 1) - ({I(zq)}) : 0;");
+                w.Line("Vector512<short> pair = Vector512.Create((q0 & 0xFFFF) | (q1 << 16)).AsInt16();");
+                for (int c = 0; c < chunks; c++) w.Line($"s{I(c)} += Avx512BW.MultiplyAddAdjacent(pair, Vector512.LoadUnsafe(ref kt, (nuint)((e >> 1) * {I(2 * tp)} + {I(32 * c)})));");
+                w.Close();
+            }
+
             if (tp > tokens) w.Line($"s{I(chunks - 1)} += padding;");
             string maxExpr = chunks == 1 ? "s0" : string.Join("", Enumerable.Range(0, chunks - 1).Select(c => "Vector512.Max(")) + "s0" +
                 string.Concat(Enumerable.Range(1, chunks - 1).Select(c => $", s{I(c)})"));
