@@ -136,8 +136,23 @@ namespace Gen.Tests.Transformer
             }, output, error);
             Assert.True(code == 0, output.ToString() + error);
             Assert.Contains("Float accuracy on the held-out 2000 images: 98.25 % (1965 / 2000)", output.ToString(), StringComparison.Ordinal);
-            Assert.Equal(File.ReadAllText(Path.Combine(TransformerModels.DataDirectory, "mnist_vit.calibration.txt")),
-                File.ReadAllText(Path.Combine(_dir, "mnist_vit.calibration.txt")));
+
+            // Byte for byte on the SIMD kernels this was written with; the scalar kernels sum in another order, which
+            // moves the last digits, so compare numbers to float noise.
+            var expected = File.ReadAllLines(Path.Combine(TransformerModels.DataDirectory, "mnist_vit.calibration.txt"));
+            var actual = File.ReadAllLines(Path.Combine(_dir, "mnist_vit.calibration.txt"));
+            Assert.Equal(expected.Length, actual.Length);
+            for (int i = 0; i < expected.Length; i++)
+            {
+                string[] e = expected[i].Split(' '), a = actual[i].Split(' ');
+                Assert.Equal(e[0], a[0]);
+                Assert.InRange(int.Parse(a[2], CultureInfo.InvariantCulture), int.Parse(e[2], CultureInfo.InvariantCulture) - 1, int.Parse(e[2], CultureInfo.InvariantCulture) + 1);
+                foreach (int c in new[] { 1, 3, 4 })
+                {
+                    double ev = double.Parse(e[c], CultureInfo.InvariantCulture), av = double.Parse(a[c], CultureInfo.InvariantCulture);
+                    Assert.True(Math.Abs(ev - av) <= 1e-5 * Math.Max(1e-3, Math.Abs(ev)), $"{e[0]} column {c}: {ev} in the sample file, {av} now");
+                }
+            }
         }
 
         [Fact]
