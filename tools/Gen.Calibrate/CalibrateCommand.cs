@@ -41,16 +41,10 @@ namespace Gen.Calibrate
             var root = new RootCommand("Post-training calibration for Gen: from a float model and sample inputs to the scales and zero points of its [ModelInput]/[Dense] attributes.")
             {
                 weights, layers, data, rowSize, scaleBy, offset, method, symmetric, perTensor, rows, labels, samples, outDir,
+                TransformerCommand.Create(output, error),
             };
 
-            var config = new InvocationConfiguration { Output = output, Error = error };
-            var parse = root.Parse(args);
-            if (parse.Errors.Count > 0)
-            {
-                error.WriteLine("error: " + parse.Errors[0].Message);
-                return 2;
-            }
-
+            // The action is set before parsing: a root command with subcommands but no action would require one.
             root.SetAction(result =>
             {
                 try
@@ -79,6 +73,14 @@ namespace Gen.Calibrate
                     return 2;
                 }
             });
+
+            var config = new InvocationConfiguration { Output = output, Error = error };
+            var parse = root.Parse(args);
+            if (parse.Errors.Count > 0)
+            {
+                error.WriteLine("error: " + parse.Errors[0].Message);
+                return 2;
+            }
 
             return parse.Invoke(config);
         }
@@ -147,15 +149,7 @@ namespace Gen.Calibrate
             string outDir = o.Out ?? Path.GetDirectoryName(Path.GetFullPath(o.Weights))!;
             Directory.CreateDirectory(outDir);
             string stem = Path.GetFileNameWithoutExtension(o.Weights);
-            bool terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-            var console = AnsiConsole.Create(new AnsiConsoleSettings
-            {
-                Out = new AnsiConsoleOutput(output),
-                Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
-                ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-                Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
-            });
-            if (!terminal) console.Profile.Width = 160;
+            var console = CreateConsole(output);
             var calibration = all.AsMemory(0, calibrationRows * rowSize);
             console.MarkupLine(Markup.Escape(FormattableString.Invariant(
                 $"Model {model.InputSize}-{string.Join("-", model.Layers.Select(l => l.Outputs))} from {Path.GetFileName(o.Weights)}; {calibrationRows} calibration rows of {total}.")));
@@ -269,6 +263,24 @@ namespace Gen.Calibrate
             output.Write(CalibrationWriters.AttributeText(first1, first1.UsesGeneratorWeightScales ? Path.GetFileName(o.Weights) : stem + (methods.Count == 1 ? "" : "." + FileSafe(first1.Method)) + ".int8.safetensors"));
             output.WriteLine($"Wrote {written.Count} files to {outDir}.");
             return 0;
+        }
+
+        /// <summary>
+        /// A Spectre console on <paramref name="output"/>: colours, live progress and the terminal's width on a real
+        /// terminal; plain text 160 columns wide when the output is redirected or captured (tests).
+        /// </summary>
+        internal static IAnsiConsole CreateConsole(TextWriter output)
+        {
+            bool terminal = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+            var console = AnsiConsole.Create(new AnsiConsoleSettings
+            {
+                Out = new AnsiConsoleOutput(output),
+                Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+                ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+                Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
+            });
+            if (!terminal) console.Profile.Width = 160;
+            return console;
         }
 
         private static void AddRow(Table table, params string[] cells) =>

@@ -57,10 +57,16 @@ namespace Gen.Runtime.Calibration
         /// One line per activation, <c>name scale zero_point min max</c> (the format of the MNIST sample's
         /// <c>mnist_mlp.calibration.txt</c>), min and max being the calibrated range.
         /// </summary>
-        public static string CalibrationText(CalibratedModel model)
+        public static string CalibrationText(CalibratedModel model) => CalibrationText(model.Tensors);
+
+        /// <summary>
+        /// One line per tensor, <c>name scale zero_point min max</c>, in the given order; min and max are the calibrated
+        /// range (widened to contain 0), scale and zero point the INT8 parameters chosen from it.
+        /// </summary>
+        public static string CalibrationText(IEnumerable<TensorCalibration> tensors)
         {
             var sb = new StringBuilder();
-            foreach (var t in model.Tensors)
+            foreach (var t in tensors)
             {
                 sb.Append(t.Name).Append(' ').Append(t.Parameters.Scale.ToString("R", Invariant)).Append(' ')
                   .Append(t.Parameters.ZeroPoint.ToString(Invariant)).Append(' ')
