@@ -240,68 +240,35 @@ namespace Gen.Generators.Emitting
             w.Line();
         }
 
-        /// <summary>
-        /// TensorFlow Lite's INT8 add: each input's rescaled value depends on that input alone, so it is a table of 256
-        /// ints computed here with the reference fixed-point arithmetic; per element only the sum is requantized.
-        /// </summary>
+        /// <summary>An INT8 add across scales, rounded once (ResidualAddPlan): one multiply per input, a shift.</summary>
         private static void EmitAdd(CodeWriter w, string method, AddPlan add, int count, string what)
         {
-            int[] first = AddTable(add.Input1Offset, add.Input1Multiplier, add.Input1Shift);
-            int[] second = AddTable(add.Input2Offset, add.Input2Multiplier, add.Input2Shift);
-            w.Line($"/// <summary>");
-            w.Line($"/// Adds {ModelEmitter.Xml(what)} across their scales ({ModelEmitter.Xml(add.Description)}).");
-            w.Line("/// TensorFlow Lite's INT8 add: <c>a' = MultiplyByQuantizedMultiplier((a + offset) &lt;&lt; 20, M, shift)</c> per input, then the");
-            w.Line("/// output is <c>clamp(MultiplyByQuantizedMultiplier(a' + b', M_out, shift_out) + Z_out)</c>. a' depends on a alone, so both");
-            w.Line("/// inputs' terms are tables of 256 values computed at build time for the scalar loop; the AVX-512 loop computes them.");
+            string ma = I(add.MultiplierA), mb = I(add.MultiplierB), offset = I(add.Offset), shift = I(add.Shift), z = I(add.OutputZeroPoint);
+            w.Line("/// <summary>");
+            w.Line($"/// Adds {ModelEmitter.Xml(what)} across their scales, rounding once:");
+            w.Line($"/// <c>q = clamp({z} + ((a * {ma} + b * {mb} + {offset}) &gt;&gt; {shift}))</c>, where the multipliers are the input scales over the");
+            w.Line("/// output scale times 2^" + shift + " and the offset is the rounding term with both input zero points folded in.");
+            w.Line($"/// {ModelEmitter.Xml(add.Description)}.");
             w.Line("/// </summary>");
             w.Open($"private static void {method}(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> sum, int path)");
             w.Line($"if (a.Length < {I(count)} || b.Length < {I(count)} || sum.Length < {I(count)}) throw new ArgumentException(\"Add buffers are too short.\");");
             w.Line("ref sbyte ra = ref MemoryMarshal.GetReference(a), rb = ref MemoryMarshal.GetReference(b), rs = ref MemoryMarshal.GetReference(sum);");
             w.Line("int i = 0;");
             w.Open($"if ({Simd})");
-            w.Line("// 16 at a time, the same fixed-point steps in vector lanes.");
+            w.Line("// 16 at a time; every partial sum stays below 2^31 (the shift was chosen for that).");
             w.Open($"for (; i <= {I(count - 16)}; i += 16)");
             w.Line("Vector512<int> x1 = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref ra, (nuint)i));");
             w.Line("Vector512<int> x2 = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref rb, (nuint)i));");
-            w.Line($"Vector512<int> s1 = MultiplyByQuantizedMultiplier(Avx512F.ShiftLeftLogical(x1 + Vector512.Create({I(add.Input1Offset)}), 20), {I(add.Input1Multiplier)}, {I(-add.Input1Shift)});");
-            w.Line($"Vector512<int> s2 = MultiplyByQuantizedMultiplier(Avx512F.ShiftLeftLogical(x2 + Vector512.Create({I(add.Input2Offset)}), 20), {I(add.Input2Multiplier)}, {I(-add.Input2Shift)});");
-            w.Line($"Vector512<int> y = MultiplyByQuantizedMultiplier(s1 + s2, {I(add.OutputMultiplier)}, {I(-add.OutputShift)}) + Vector512.Create({I(add.OutputOffset)});");
-            w.Line("Avx512F.ConvertToVector128SByteWithSaturation(y).StoreUnsafe(ref rs, (nuint)i); // saturation is the clamp to [-128, 127]");
+            w.Line($"Vector512<int> y = Vector512.ShiftRightArithmetic(x1 * Vector512.Create({ma}) + x2 * Vector512.Create({mb}) + Vector512.Create({offset}), {shift});");
+            w.Line($"Avx512F.ConvertToVector128SByteWithSaturation(y + Vector512.Create({z})).StoreUnsafe(ref rs, (nuint)i); // saturation is the clamp");
             w.Close();
             w.Close();
             w.Line();
-            w.Line($"ReadOnlySpan<int> first = {method}First, second = {method}Second;");
-            w.Line("ref int t1 = ref MemoryMarshal.GetReference(first), t2 = ref MemoryMarshal.GetReference(second);");
             w.Open($"for (; i < {I(count)}; i++)");
-            w.Line("int s = Unsafe.Add(ref t1, Unsafe.Add(ref ra, i) + 128) + Unsafe.Add(ref t2, Unsafe.Add(ref rb, i) + 128);");
-            w.Line($"Unsafe.Add(ref rs, i) = Requantize(s, {I(add.OutputMultiplier)}, {I(-add.OutputShift)}, {I(add.OutputOffset)}, -128, 127);");
+            w.Line($"int y = (Unsafe.Add(ref ra, i) * {ma} + Unsafe.Add(ref rb, i) * {mb} + {offset}) >> {shift};");
+            w.Line($"Unsafe.Add(ref rs, i) = (sbyte)Math.Clamp(y + {z}, -128, 127);");
             w.Close();
             w.Close();
-            w.Line();
-            EmitIntTable(w, method + "First", first, $"MultiplyByQuantizedMultiplier((a + {I(add.Input1Offset)}) << 20, {I(add.Input1Multiplier)}, {I(add.Input1Shift)}) for a = -128..127");
-            EmitIntTable(w, method + "Second", second, $"MultiplyByQuantizedMultiplier((b + {I(add.Input2Offset)}) << 20, {I(add.Input2Multiplier)}, {I(add.Input2Shift)}) for b = -128..127");
-        }
-
-        private static int[] AddTable(int offset, int multiplier, int shift)
-        {
-            var table = new int[256];
-            for (int q = -128; q <= 127; q++)
-            {
-                table[q + 128] = FixedPoint.MultiplyByQuantizedMultiplier((q + offset) * (1 << AddParameters.LeftShift), multiplier, shift);
-            }
-
-            return table;
-        }
-
-        private static void EmitIntTable(CodeWriter w, string name, int[] values, string meaning)
-        {
-            w.Line($"// {meaning}");
-            w.Line($"private static ReadOnlySpan<int> {name} => new int[]");
-            w.Line("{");
-            var block = new CodeWriter();
-            block.Values(values, 0, values.Length, 16, v => CodeWriter.Int(v));
-            foreach (var line in block.ToString().TrimEnd('\n').Split('\n')) w.Line("    " + line);
-            w.Line("};");
             w.Line();
         }
 

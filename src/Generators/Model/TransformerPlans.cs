@@ -5,12 +5,10 @@ namespace Gen.Generators.Model
     // The transformer's emit-ready constants. Like every plan they hold only values and equatable arrays, so the
     // incremental pipeline compares them by value; the shared plan classes they come from stay out of it.
 
-    /// <summary>An INT8 add across scales (TensorFlow Lite's): per-input offsets and multipliers, then the output's.</summary>
-    internal sealed record AddPlan(int Input1Offset, int Input1Multiplier, int Input1Shift, int Input2Offset, int Input2Multiplier,
-        int Input2Shift, int OutputMultiplier, int OutputShift, int OutputOffset, string Description)
+    /// <summary>An INT8 add across scales rounded once (see <see cref="ResidualAddPlan"/>).</summary>
+    internal sealed record AddPlan(int MultiplierA, int MultiplierB, int Shift, int Offset, int OutputZeroPoint, string Description)
     {
-        public static AddPlan From(AddParameters p) => new AddPlan(p.Input1Offset, p.Input1Multiplier, p.Input1Shift,
-            p.Input2Offset, p.Input2Multiplier, p.Input2Shift, p.OutputMultiplier, p.OutputShift, p.OutputOffset, p.ToString());
+        public static AddPlan From(ResidualAddPlan p) => new AddPlan(p.MultiplierA, p.MultiplierB, p.Shift, p.Offset, p.Output.ZeroPoint, p.ToString());
     }
 
     /// <summary>An integer LayerNorm of rows of <see cref="Width"/>: gamma and beta folded into per-channel integers.</summary>

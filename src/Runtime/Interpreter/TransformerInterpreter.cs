@@ -57,7 +57,7 @@ namespace Gen.Runtime.Interpreter
             sbyte[] projected = Dense(patches, m.Patch, tokens);
             trace?.Invoke(TransformerNames.PatchOutput(shape.Embedding), projected, m.Patch.Output);
             var x = new sbyte[tokens * width];
-            ReferenceKernels.Add(projected, m.Position, m.PositionAdd, x);
+            Add(projected, m.Position, m.PositionAdd, x);
             trace?.Invoke(TransformerNames.EmbeddingOutput(shape.Embedding), x, m.Embedding);
 
             foreach (var layer in m.Layers)
@@ -76,7 +76,7 @@ namespace Gen.Runtime.Interpreter
                 sbyte[] attended = Dense(context, layer.Output, tokens);
                 trace?.Invoke(TransformerNames.AttentionOutput(p), attended, layer.Output.Output);
                 var residual = new sbyte[x.Length];
-                ReferenceKernels.Add(x, attended, layer.AttentionResidual, residual);
+                Add(x, attended, layer.AttentionResidual, residual);
                 trace?.Invoke(TransformerNames.AttentionResidual(p), residual, layer.AttentionResidualOutput);
 
                 sbyte[] n2 = Norm(residual, layer.Norm2, tokens);
@@ -89,7 +89,7 @@ namespace Gen.Runtime.Interpreter
                 sbyte[] fed = Dense(gelu, layer.Fc2, tokens);
                 trace?.Invoke(TransformerNames.Fc2(p), fed, layer.Fc2.Output);
                 x = new sbyte[residual.Length];
-                ReferenceKernels.Add(residual, fed, layer.FeedForwardResidual, x);
+                Add(residual, fed, layer.FeedForwardResidual, x);
                 trace?.Invoke(TransformerNames.FeedForwardResidual(p), x, layer.FeedForwardResidualOutput);
             }
 
@@ -141,6 +141,11 @@ namespace Gen.Runtime.Interpreter
             }
 
             return patches;
+        }
+
+        private static void Add(sbyte[] a, sbyte[] b, ResidualAddPlan plan, sbyte[] sum)
+        {
+            for (int i = 0; i < sum.Length; i++) sum[i] = plan.Apply(a[i], b[i]);
         }
 
         private static sbyte[] Dense(sbyte[] input, QuantizedDense layer, int rows)

@@ -60,9 +60,9 @@ namespace Gen.Runtime
     {
         internal QuantizedEncoderLayer(EncoderLayerShape shape, int headSize, LayerNormPlan norm1, QuantizedDense query,
             QuantizedDense key, QuantizedDense value, SoftmaxPlan softmax, QuantizationParameters context,
-            int contextMultiplier, int contextShift, QuantizedDense output, AddParameters attentionResidual,
+            int contextMultiplier, int contextShift, QuantizedDense output, ResidualAddPlan attentionResidual,
             QuantizationParameters attentionResidualOutput, LayerNormPlan norm2, QuantizedDense fc1, GeluPlan gelu,
-            QuantizedDense fc2, AddParameters feedForwardResidual, QuantizationParameters feedForwardResidualOutput)
+            QuantizedDense fc2, ResidualAddPlan feedForwardResidual, QuantizationParameters feedForwardResidualOutput)
         {
             Shape = shape;
             HeadSize = headSize;
@@ -122,7 +122,7 @@ namespace Gen.Runtime
         public QuantizedDense Output { get; }
 
         /// <summary>The add of the layer input and the attention output.</summary>
-        public AddParameters AttentionResidual { get; }
+        public ResidualAddPlan AttentionResidual { get; }
 
         /// <summary>Quantization of the tokens after the attention residual.</summary>
         public QuantizationParameters AttentionResidualOutput { get; }
@@ -140,7 +140,7 @@ namespace Gen.Runtime
         public QuantizedDense Fc2 { get; }
 
         /// <summary>The add of the attention residual and the feed-forward output.</summary>
-        public AddParameters FeedForwardResidual { get; }
+        public ResidualAddPlan FeedForwardResidual { get; }
 
         /// <summary>Quantization of the layer's output tokens.</summary>
         public QuantizationParameters FeedForwardResidualOutput { get; }
@@ -154,7 +154,7 @@ namespace Gen.Runtime
     public sealed class QuantizedTransformer
     {
         private QuantizedTransformer(TransformerShape shape, QuantizationParameters input, QuantizedDense patch,
-            sbyte[] position, QuantizationParameters positionQuantization, AddParameters positionAdd,
+            sbyte[] position, QuantizationParameters positionQuantization, ResidualAddPlan positionAdd,
             QuantizationParameters embedding, QuantizedEncoderLayer[] layers, LayerNormPlan finalNorm,
             QuantizationParameters pool, int poolMultiplier, int poolShift, QuantizedDense[] head)
         {
@@ -189,7 +189,7 @@ namespace Gen.Runtime
         public QuantizationParameters PositionQuantization { get; }
 
         /// <summary>The add of the projected patches and the position embedding.</summary>
-        public AddParameters PositionAdd { get; }
+        public ResidualAddPlan PositionAdd { get; }
 
         /// <summary>Quantization of the tokens entering the first encoder layer.</summary>
         public QuantizationParameters Embedding { get; }
@@ -417,12 +417,12 @@ namespace Gen.Runtime
             }
         }
 
-        private static AddParameters Add(string component, string what, QuantizationParameters a, QuantizationParameters b,
+        private static ResidualAddPlan Add(string component, string what, QuantizationParameters a, QuantizationParameters b,
             QuantizationParameters output)
         {
             try
             {
-                return AddParameters.Create(a, b, output);
+                return ResidualAddPlan.Create(a, b, output);
             }
             catch (ArgumentOutOfRangeException e)
             {
