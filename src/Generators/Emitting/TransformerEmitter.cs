@@ -752,16 +752,35 @@ namespace Gen.Generators.Emitting
 
         private static void EmitHelpers(CodeWriter w)
         {
-            w.Line("/// <summary>floor(sqrt(n)) for n &lt; 2^62 by Newton's iteration from 2^31 (at least the root): exact, as the iterate");
-            w.Line("/// decreases until it reaches floor(sqrt(n)) and never passes below it.</summary>");
+            w.Line("/// <summary>");
+            w.Line("/// floor(sqrt(n)) for n in [2^60, 2^62), the range LayerNorm scales its variance into. The seed, from the top 8 bits,");
+            w.Line("/// is ceil(sqrt((i + 1) 2^54)) >= sqrt(n) and within 0.8% of it; two Newton steps from above bring it within a few");
+            w.Line("/// units (each step stays at or above floor(sqrt(n))), and the last steps settle x^2 <= n < (x + 1)^2 exactly.");
+            w.Line("/// </summary>");
             w.Open("private static long IntSqrt(ulong n)");
-            w.Line("ulong x = 1UL << 31;");
-            w.Open("while (true)");
-            w.Line("ulong next = (x + n / x) >> 1;");
-            w.Line("if (next >= x) return (long)x;");
-            w.Line("x = next;");
+            w.Line("ulong x = Unsafe.Add(ref MemoryMarshal.GetReference(SqrtSeeds), (int)(n >> 54) - 64);");
+            w.Line("x = (x + n / x) >> 1;");
+            w.Line("x = (x + n / x) >> 1;");
+            w.Line("while (x * x > n) x--;");
+            w.Line("while ((x + 1) * (x + 1) <= n) x++;");
+            w.Line("return (long)x;");
             w.Close();
-            w.Close();
+            w.Line();
+            w.Line("// ceil(sqrt((i + 1) * 2^54)) for i = 64..255: the IntSqrt seeds.");
+            w.Line("private static ReadOnlySpan<ulong> SqrtSeeds => new ulong[]");
+            w.Line("{");
+            var seeds = new ulong[192];
+            for (int i = 64; i < 256; i++)
+            {
+                ulong n = (ulong)(i + 1) << 54;
+                ulong r = FloorSqrt(n);
+                seeds[i - 64] = r * r == n ? r : r + 1;
+            }
+
+            var block = new CodeWriter();
+            block.Values(seeds, 0, seeds.Length, 8, v => CodeWriter.Int((long)v) + "UL");
+            foreach (var line in block.ToString().TrimEnd('\n').Split('\n')) w.Line("    " + line);
+            w.Line("};");
             w.Line();
             w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
             w.Line("private static sbyte Clamp8(long value) => (sbyte)(value < -128 ? -128 : value > 127 ? 127 : value);");
@@ -800,6 +819,18 @@ namespace Gen.Generators.Emitting
 
             w.Line("};");
             w.Line();
+        }
+
+        /// <summary>floor(sqrt(n)) by Newton's iteration from above (exact: it stops where the iterate stops decreasing).</summary>
+        private static ulong FloorSqrt(ulong n)
+        {
+            ulong x = 1UL << 32;
+            while (true)
+            {
+                ulong next = (x + n / x) >> 1;
+                if (next >= x) return x;
+                x = next;
+            }
         }
 
         /// <summary>A prefix like <c>blocks.0</c> as a PascalCase identifier part (<c>Blocks0</c>).</summary>
