@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Threading;
 using Gen.Generators.Model;
+using Gen.Runtime;
 using Microsoft.CodeAnalysis;
 
 namespace Gen.Generators.Parsing
@@ -15,7 +16,7 @@ namespace Gen.Generators.Parsing
     /// </summary>
     internal static class CalibrationFileReader
     {
-        public const string Extension = ".calibration.txt";
+        public const string Extension = QuantizationParameterFile.Extension;
 
         public static bool IsCalibrationFile(AdditionalText text) =>
             text.Path.EndsWith(Extension, StringComparison.OrdinalIgnoreCase);
@@ -28,38 +29,11 @@ namespace Gen.Generators.Parsing
                 return new CalibrationFileSpec(text.Path, EquatableArray<CalibrationEntry>.Empty, "the build could not read it");
             }
 
-            var entries = new List<CalibrationEntry>();
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var line in content.Lines)
-            {
-                string raw = line.ToString().Trim();
-                if (raw.Length == 0 || raw.StartsWith("#", StringComparison.Ordinal)) continue;
-                string[] fields = raw.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries);
-                string where = $"line {(line.LineNumber + 1).ToString(CultureInfo.InvariantCulture)}";
-                if (fields.Length != 3 && fields.Length != 5)
-                {
-                    return Error(text.Path, $"{where} has {fields.Length.ToString(CultureInfo.InvariantCulture)} fields; expected 'name scale zero_point [min max]'");
-                }
-
-                if (!float.TryParse(fields[1], NumberStyles.Float, CultureInfo.InvariantCulture, out float scale))
-                {
-                    return Error(text.Path, $"{where}: '{fields[1]}' is not a number");
-                }
-
-                if (!int.TryParse(fields[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out int zeroPoint))
-                {
-                    return Error(text.Path, $"{where}: '{fields[2]}' is not an integer zero point");
-                }
-
-                if (!seen.Add(fields[0]))
-                {
-                    return Error(text.Path, $"{where}: '{fields[0]}' is given twice");
-                }
-
-                entries.Add(new CalibrationEntry(fields[0], scale, zeroPoint));
-            }
-
-            return new CalibrationFileSpec(text.Path, new EquatableArray<CalibrationEntry>(entries.ToArray()), null);
+            string? error = QuantizationParameterFile.TryParse(content.ToString(), out var lines);
+            if (error != null) return Error(text.Path, error);
+            var entries = new CalibrationEntry[lines.Count];
+            for (int i = 0; i < entries.Length; i++) entries[i] = new CalibrationEntry(lines[i].Name, lines[i].Scale, lines[i].ZeroPoint);
+            return new CalibrationFileSpec(text.Path, new EquatableArray<CalibrationEntry>(entries), null);
         }
 
         private static CalibrationFileSpec Error(string path, string message) =>
