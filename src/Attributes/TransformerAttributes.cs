@@ -90,6 +90,10 @@ namespace Gen
 
         /// <summary>Hidden width of the feed-forward block.</summary>
         public int FeedForward { get; set; }
+
+        /// <summary>Features per head (optional): when set, Gen checks that it is the width divided by
+        /// <see cref="Heads"/>.</summary>
+        public int HeadSize { get; set; }
     }
 
     /// <summary>

@@ -19,7 +19,7 @@ namespace Gen.Generators.Emitting
 
         public CodeWriter Open(string line)
         {
-            Line(line);
+            if (line.Length > 0) Line(line);
             Line("{");
             _indent++;
             return this;

@@ -508,7 +508,7 @@ namespace Gen.Generators.Emitting
             w.Open($"private static void {method}Avx512(ReadOnlySpan<sbyte> q, ReadOnlySpan<sbyte> k, ReadOnlySpan<sbyte> v, Span<sbyte> context)");
             w.Line($"Span<short> keys = stackalloc short[{I(pairs * tp * 2)}];");
             w.Line($"Span<short> values = stackalloc short[{I(tp / 2 * dp * 2)}];");
-            w.Line($"Span<short> weights = stackalloc short[{I(tp)}];");
+            w.Line($"Span<short> weights = stackalloc short[{I(2 * tp)}]; // one row per query of an iteration");
             w.Line("ref short kt = ref MemoryMarshal.GetReference(keys), vt = ref MemoryMarshal.GetReference(values), wt = ref MemoryMarshal.GetReference(weights);");
             w.Line("ref sbyte rq = ref MemoryMarshal.GetReference(q), rk = ref MemoryMarshal.GetReference(k), rv = ref MemoryMarshal.GetReference(v);");
             w.Line("ref sbyte rc = ref MemoryMarshal.GetReference(context);");
@@ -569,70 +569,12 @@ namespace Gen.Generators.Emitting
             }
 
             w.Line();
-            w.Open($"for (int i = 0; i < {I(tokens)}; i++)");
-            for (int c = 0; c < chunks; c++) w.Line($"Vector512<int> s{I(c)} = Vector512<int>.Zero;");
-            if (whole)
-            {
-                w.Line($"ref int qi = ref Unsafe.As<short, int>(ref Unsafe.Add(ref qs, i * {I(d)}));");
-                w.Open($"for (int e = 0; e < {I(d / 2)}; e++)");
-                w.Line("Vector512<short> pair = Vector512.Create(Unsafe.Add(ref qi, e)).AsInt16();");
-                for (int c = 0; c < chunks; c++) w.Line($"s{I(c)} += Avx512BW.MultiplyAddAdjacent(pair, Vector512.LoadUnsafe(ref kt, (nuint)(e * {I(2 * tp)} + {I(32 * c)})));");
-                w.Close();
-            }
-            else
-            {
-                w.Line($"ref sbyte qi = ref Unsafe.Add(ref rq, i * {I(width)} + offset);");
-                w.Open($"for (int e = 0; e < {I(d)}; e += 2)");
-                w.Line($"int q0 = Unsafe.Add(ref qi, e) - ({I(zq)});");
-                w.Line(d % 2 == 0
-                    ? $"int q1 = Unsafe.Add(ref qi, e + 1) - ({I(zq)});"
-                    : $"int q1 = e + 1 < {I(d)} ? Unsafe.Add(ref qi, e + 1) - ({I(zq)}) : 0;");
-                w.Line("Vector512<short> pair = Vector512.Create((q0 & 0xFFFF) | (q1 << 16)).AsInt16();");
-                for (int c = 0; c < chunks; c++) w.Line($"s{I(c)} += Avx512BW.MultiplyAddAdjacent(pair, Vector512.LoadUnsafe(ref kt, (nuint)((e >> 1) * {I(2 * tp)} + {I(32 * c)})));");
-                w.Close();
-            }
-
-            if (tp > tokens) w.Line($"s{I(chunks - 1)} += padding;");
-            string maxExpr = chunks == 1 ? "s0" : string.Join("", Enumerable.Range(0, chunks - 1).Select(c => "Vector512.Max(")) + "s0" +
-                string.Concat(Enumerable.Range(1, chunks - 1).Select(c => $", s{I(c)})"));
-            w.Line($"Vector512<int> top = {maxExpr};");
-            w.Line("Vector256<int> top8 = Vector256.Max(top.GetLower(), top.GetUpper());");
-            w.Line("Vector128<int> top4 = Vector128.Max(top8.GetLower(), top8.GetUpper());");
-            w.Line("long max = Math.Max(Math.Max(top4.GetElement(0), top4.GetElement(1)), Math.Max(top4.GetElement(2), top4.GetElement(3)));");
-            w.Line("Vector512<long> maxima = Vector512.Create(max);");
-            for (int c = 0; c < chunks; c++)
-            {
-                w.Line($"Vector512<long> e{I(2 * c)} = {exp}Avx512(Avx512F.ConvertToVector512Int64(s{I(c)}.GetLower()) - maxima);");
-                w.Line($"Vector512<long> e{I(2 * c + 1)} = {exp}Avx512(Avx512F.ConvertToVector512Int64(s{I(c)}.GetUpper()) - maxima);");
-            }
-
-            w.Line("long reciprocal = (1L << 62) / Vector512.Sum(" + string.Join(" + ", Enumerable.Range(0, 2 * chunks).Select(c => "e" + I(c))) + ");");
-            w.Line("Vector512<long> f = Vector512.Create(reciprocal), half = Vector512.Create(1L << 53), most = Vector512.Create(255L);");
-            w.Line("// p_j + 128 = min(round(256 e_j / sum), 255), the INT8 probability without its zero point, as int16.");
-            for (int c = 0; c < 2 * chunks; c++)
-            {
-                w.Line($"Avx512F.ConvertToVector128Int16(Vector512.Min(Vector512.ShiftRightArithmetic(Avx512DQ.MultiplyLow(e{I(c)}, f) + half, 54), most)).StoreUnsafe(ref wt, {I(8 * c)});");
-            }
-
-            for (int c = 0; c < vchunks; c++) w.Line($"Vector512<int> c{I(c)} = Vector512<int>.Zero;");
-            w.Open($"for (int j = 0; j < {I(tokens)}; j += 2)");
-            w.Line("Vector512<short> pair = Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref wt, j)))).AsInt16();");
-            for (int c = 0; c < vchunks; c++) w.Line($"c{I(c)} += Avx512BW.MultiplyAddAdjacent(pair, Vector512.LoadUnsafe(ref vt, (nuint)((j >> 1) * {I(2 * dp)} + {I(32 * c)})));");
+            w.Line("// Two queries per iteration: their chains are independent, so the CPU overlaps them.");
+            w.Open($"for (int i = 0; i < {I(tokens)}; i += 2)");
+            EmitQuery(w, "i", "A", "wt", exp, l, tokens, width, tp, dp, chunks, vchunks, whole);
+            w.Open($"if (i + 1 < {I(tokens)})");
+            EmitQuery(w, "i + 1", "B", $"Unsafe.Add(ref wt, {I(tp)})", exp, l, tokens, width, tp, dp, chunks, vchunks, whole);
             w.Close();
-            for (int c = 0; c < vchunks; c++)
-            {
-                int count = System.Math.Min(16, d - 16 * c);
-                w.Line($"Vector128<sbyte> out{I(c)} = Avx512F.ConvertToVector128SByteWithSaturation(MultiplyByQuantizedMultiplier(c{I(c)}, {I(l.ContextMultiplier)}, {I(l.ContextRightShift)}) + Vector512.Create({I(l.ContextZeroPoint)}));");
-                if (count == 16)
-                {
-                    w.Line($"out{I(c)}.StoreUnsafe(ref rc, (nuint)(i * {I(width)} + offset + {I(16 * c)}));");
-                }
-                else
-                {
-                    w.Line($"for (int e = 0; e < {I(count)}; e++) Unsafe.Add(ref rc, i * {I(width)} + offset + {I(16 * c)} + e) = out{I(c)}.GetElement(e);");
-                }
-            }
-
             w.Close();
             w.Close();
             w.Close();
@@ -655,6 +597,104 @@ namespace Gen.Generators.Emitting
             w.Line("return Avx512F.ShiftRightLogicalVariable(polynomial.AsUInt64(), z.AsUInt64()).AsInt64();");
             w.Close();
             w.Line();
+        }
+
+        /// <summary>
+        /// One query's scores, Softmax and context row, with variables suffixed by <paramref name="x"/> so that two queries
+        /// can share a loop iteration. Sums run over two accumulators each, halving the dependency chains.
+        /// </summary>
+        private static void EmitQuery(CodeWriter w, string i, string x, string weights, string exp, EncoderLayerPlan l, int tokens,
+            int width, int tp, int dp, int chunks, int vchunks, bool whole)
+        {
+            int d = l.HeadSize;
+            int zq = l.Query.OutputZeroPoint;
+            w.Open("");
+            w.Line($"int row{x} = {i};");
+            w.Line($"ref short w{x} = ref {weights};");
+            for (int c = 0; c < chunks; c++) w.Line($"Vector512<int> s{x}{I(c)} = Vector512<int>.Zero, u{x}{I(c)} = Vector512<int>.Zero;");
+            if (whole)
+            {
+                w.Line($"ref int q{x} = ref Unsafe.As<short, int>(ref Unsafe.Add(ref qs, row{x} * {I(d)}));");
+                for (int e = 0; e < d / 2; e++)
+                {
+                    w.Line($"Vector512<short> p{x}{I(e)} = Vector512.Create(Unsafe.Add(ref q{x}, {I(e)})).AsInt16();");
+                    for (int c = 0; c < chunks; c++)
+                    {
+                        string acc = (e % 2 == 0 ? "s" : "u") + x + I(c);
+                        w.Line($"{acc} += Avx512BW.MultiplyAddAdjacent(p{x}{I(e)}, Vector512.LoadUnsafe(ref kt, {I(e * 2 * tp + 32 * c)}));");
+                    }
+                }
+            }
+            else
+            {
+                w.Line($"ref sbyte q{x} = ref Unsafe.Add(ref rq, row{x} * {I(width)} + offset);");
+                w.Open($"for (int e = 0; e < {I(d)}; e += 2)");
+                w.Line($"int q0 = Unsafe.Add(ref q{x}, e) - ({I(zq)});");
+                w.Line(d % 2 == 0
+                    ? $"int q1 = Unsafe.Add(ref q{x}, e + 1) - ({I(zq)});"
+                    : $"int q1 = e + 1 < {I(d)} ? Unsafe.Add(ref q{x}, e + 1) - ({I(zq)}) : 0;");
+                w.Line("Vector512<short> pair = Vector512.Create((q0 & 0xFFFF) | (q1 << 16)).AsInt16();");
+                for (int c = 0; c < chunks; c++) w.Line($"s{x}{I(c)} += Avx512BW.MultiplyAddAdjacent(pair, Vector512.LoadUnsafe(ref kt, (nuint)((e >> 1) * {I(2 * tp)} + {I(32 * c)})));");
+                w.Close();
+            }
+
+            for (int c = 0; c < chunks; c++) w.Line($"s{x}{I(c)} += u{x}{I(c)};");
+            if (tp > tokens) w.Line($"s{x}{I(chunks - 1)} += padding;");
+            string maxExpr = chunks == 1 ? $"s{x}0" : string.Join("", Enumerable.Range(0, chunks - 1).Select(c => "Vector512.Max(")) + $"s{x}0" +
+                string.Concat(Enumerable.Range(1, chunks - 1).Select(c => $", s{x}{I(c)})"));
+            w.Line($"Vector512<int> top{x} = {maxExpr};");
+            w.Line($"Vector256<int> top8{x} = Vector256.Max(top{x}.GetLower(), top{x}.GetUpper());");
+            w.Line($"Vector128<int> top4{x} = Vector128.Max(top8{x}.GetLower(), top8{x}.GetUpper());");
+            w.Line($"Vector512<long> max{x} = Vector512.Create((long)Math.Max(Math.Max(top4{x}.GetElement(0), top4{x}.GetElement(1)), Math.Max(top4{x}.GetElement(2), top4{x}.GetElement(3))));");
+            for (int c = 0; c < chunks; c++)
+            {
+                w.Line($"Vector512<long> e{x}{I(2 * c)} = {exp}Avx512(Avx512F.ConvertToVector512Int64(s{x}{I(c)}.GetLower()) - max{x});");
+                w.Line($"Vector512<long> e{x}{I(2 * c + 1)} = {exp}Avx512(Avx512F.ConvertToVector512Int64(s{x}{I(c)}.GetUpper()) - max{x});");
+            }
+
+            w.Line($"Vector512<long> f{x} = Vector512.Create((1L << 62) / Vector512.Sum(" + string.Join(" + ", Enumerable.Range(0, 2 * chunks).Select(c => "e" + x + I(c))) + "));");
+            w.Line("// p_j + 128 = min(round(256 e_j / sum), 255), the INT8 probability without its zero point, as int16.");
+            for (int c = 0; c < 2 * chunks; c++)
+            {
+                w.Line($"Avx512F.ConvertToVector128Int16(Vector512.Min(Vector512.ShiftRightArithmetic(Avx512DQ.MultiplyLow(e{x}{I(c)}, f{x}) + Vector512.Create(1L << 53), 54), Vector512.Create(255L))).StoreUnsafe(ref w{x}, {I(8 * c)});");
+            }
+
+            for (int c = 0; c < vchunks; c++) w.Line($"Vector512<int> c{x}{I(c)} = Vector512<int>.Zero, v{x}{I(c)} = Vector512<int>.Zero;");
+            if (tokens <= 32)
+            {
+                for (int j = 0; j < tokens; j += 2)
+                {
+                    w.Line($"Vector512<short> r{x}{I(j / 2)} = Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref w{x}, {I(j)})))).AsInt16();");
+                    for (int c = 0; c < vchunks; c++)
+                    {
+                        string acc = (j / 2 % 2 == 0 ? "c" : "v") + x + I(c);
+                        w.Line($"{acc} += Avx512BW.MultiplyAddAdjacent(r{x}{I(j / 2)}, Vector512.LoadUnsafe(ref vt, {I(j / 2 * 2 * dp + 32 * c)}));");
+                    }
+                }
+            }
+            else
+            {
+                w.Open($"for (int j = 0; j < {I(tokens)}; j += 2)");
+                w.Line($"Vector512<short> pair = Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.As<short, byte>(ref Unsafe.Add(ref w{x}, j)))).AsInt16();");
+                for (int c = 0; c < vchunks; c++) w.Line($"c{x}{I(c)} += Avx512BW.MultiplyAddAdjacent(pair, Vector512.LoadUnsafe(ref vt, (nuint)((j >> 1) * {I(2 * dp)} + {I(32 * c)})));");
+                w.Close();
+            }
+
+            for (int c = 0; c < vchunks; c++)
+            {
+                int count = System.Math.Min(16, d - 16 * c);
+                w.Line($"Vector128<sbyte> out{x}{I(c)} = Avx512F.ConvertToVector128SByteWithSaturation(MultiplyByQuantizedMultiplier(c{x}{I(c)} + v{x}{I(c)}, {I(l.ContextMultiplier)}, {I(l.ContextRightShift)}) + Vector512.Create({I(l.ContextZeroPoint)}));");
+                if (count == 16)
+                {
+                    w.Line($"out{x}{I(c)}.StoreUnsafe(ref rc, (nuint)(row{x} * {I(width)} + offset + {I(16 * c)}));");
+                }
+                else
+                {
+                    w.Line($"for (int e = 0; e < {I(count)}; e++) Unsafe.Add(ref rc, row{x} * {I(width)} + offset + {I(16 * c)} + e) = out{x}{I(c)}.GetElement(e);");
+                }
+            }
+
+            w.Close();
         }
 
         /// <summary>

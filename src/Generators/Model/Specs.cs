@@ -43,7 +43,7 @@ namespace Gen.Generators.Model
         float? OutputScale, int? OutputZeroPoint, LocationInfo? Location);
 
     /// <summary>[EncoderLayer]: one pre-LayerNorm encoder layer.</summary>
-    internal sealed record EncoderLayerSpec(string Prefix, int Heads, int FeedForward, LocationInfo? Location);
+    internal sealed record EncoderLayerSpec(string Prefix, int Heads, int FeedForward, int HeadSize, LocationInfo? Location);
 
     /// <summary>The transformer part of a model: everything before the head's [Dense] layers.</summary>
     internal sealed record TransformerSpec(

@@ -140,7 +140,7 @@ namespace Gen.Generators.Parsing
                 else if (kind == EncoderLayerAttribute)
                 {
                     string prefix = args.Length == 1 && args[0].Value is string p ? p : "";
-                    int heads = Named(attribute, "Heads", 0), feedForward = Named(attribute, "FeedForward", 0);
+                    int heads = Named(attribute, "Heads", 0), feedForward = Named(attribute, "FeedForward", 0), headSize = Named(attribute, "HeadSize", 0);
                     RequireName(prefix, "[EncoderLayer]", "blocks.0", location, diagnostics);
                     if (_layers.Exists(l => l.Prefix == prefix) && prefix.Length > 0)
                     {
@@ -159,7 +159,13 @@ namespace Gen.Generators.Parsing
                             $"Encoder layer '{prefix}' needs FeedForward = the positive hidden width of its feed-forward block; it is {feedForward.ToString(CultureInfo.InvariantCulture)}"));
                     }
 
-                    _layers.Add(new EncoderLayerSpec(prefix, heads, feedForward, location));
+                    if (headSize < 0)
+                    {
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, location,
+                            $"Encoder layer '{prefix}': HeadSize must be positive when given; it is {headSize.ToString(CultureInfo.InvariantCulture)}"));
+                    }
+
+                    _layers.Add(new EncoderLayerSpec(prefix, heads, feedForward, headSize, location));
                 }
                 else if (kind == LayerNormAttribute || kind == MeanPoolAttribute)
                 {
@@ -206,6 +212,11 @@ namespace Gen.Generators.Parsing
                         {
                             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, layer.Location,
                                 $"Encoder layer '{layer.Prefix}': {layer.Heads.ToString(CultureInfo.InvariantCulture)} heads do not divide the width {_embedding.Width.ToString(CultureInfo.InvariantCulture)}"));
+                        }
+                        else if (layer.Heads > 0 && layer.HeadSize > 0 && _embedding.Width != layer.Heads * layer.HeadSize)
+                        {
+                            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, layer.Location,
+                                $"Encoder layer '{layer.Prefix}': {layer.Heads.ToString(CultureInfo.InvariantCulture)} heads of HeadSize {layer.HeadSize.ToString(CultureInfo.InvariantCulture)} make {(layer.Heads * layer.HeadSize).ToString(CultureInfo.InvariantCulture)} features, but the model width is {_embedding.Width.ToString(CultureInfo.InvariantCulture)}"));
                         }
                     }
                 }

@@ -63,6 +63,20 @@ namespace Gen.Tests.Generator
         }
 
         [Fact]
+        public void Gen011_HeadSizeDisagreesWithTheWidth()
+        {
+            string source = Vit.Value.Source().Replace("Heads = 2, ", "Heads = 2, HeadSize = 6, ", StringComparison.Ordinal);
+            Expect(RunVit(source), "GEN011", "EncoderLayer(\"blocks.0\"", "2 heads of HeadSize 6 make 12 features, but the model width is 16");
+        }
+
+        [Fact]
+        public void Transformer_MatchingHeadSizeIsAccepted()
+        {
+            var run = RunVit(Vit.Value.Source().Replace("Heads = 2, ", "Heads = 2, HeadSize = 8, ", StringComparison.Ordinal));
+            Assert.Empty(run.Errors);
+        }
+
+        [Fact]
         public void Gen011_EncoderLayerWithoutHeads()
         {
             string source = Vit.Value.Source().Replace("Heads = 2, ", "", StringComparison.Ordinal);
