@@ -291,55 +291,12 @@ namespace Gen.Generators.Emitting
             w.Line($"if (input.Length < {I(tokens * n)} || output.Length < {I(tokens * n)}) throw new ArgumentException(\"LayerNorm buffers are too short.\");");
             if (exact)
             {
-                int vectors = n / 16, longs = n / 8;
                 w.Open($"if ({Simd})");
                 w.Line("ref sbyte x = ref MemoryMarshal.GetReference(input), y = ref MemoryMarshal.GetReference(output);");
-                w.Line("ref long g = ref MemoryMarshal.GetReference(gamma), bt = ref MemoryMarshal.GetReference(beta);");
-                w.Open($"for (int t = 0; t < {I(tokens)}; t++)");
-                w.Line($"ref sbyte row = ref Unsafe.Add(ref x, t * {I(n)});");
-                w.Line($"ref sbyte result = ref Unsafe.Add(ref y, t * {I(n)});");
-                w.Line($"// sum q and sum q^2 (|sum q^2| <= {I(n)} * 16384 fits an int); then sum D_i^2 = N^2 sum q^2 - N (sum q)^2 exactly.");
-                w.Line("Vector512<int> sums = Vector512<int>.Zero, squares16 = Vector512<int>.Zero;");
-                w.Open($"for (int i = 0; i < {I(vectors * 16)}; i += 16)");
-                w.Line("Vector512<int> q = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref row, (nuint)i));");
-                w.Line("sums += q;");
-                w.Line("squares16 += q * q;");
-                w.Close();
-                w.Line("long sum = Vector512.Sum(sums), sumOfSquares = Vector512.Sum(squares16);");
-                if (vectors * 16 < n)
-                {
-                    w.Open($"for (int i = {I(vectors * 16)}; i < {I(n)}; i++)");
-                    w.Line("long q = Unsafe.Add(ref row, i);");
-                    w.Line("sum += q;");
-                    w.Line("sumOfSquares += q * q;");
-                    w.Close();
-                }
-
-                w.Line($"long wide = {I(n)} * ({I((long)n * n)} * sumOfSquares - {I(n)} * sum * sum);");
-                w.Open("if (wide == 0)");
-                w.Line($"for (int i = 0; i < {I(n)}; i++) Unsafe.Add(ref result, i) = Clamp8({I(plan.OutputZeroPoint)} + ((Unsafe.Add(ref bt, i) + {I(1L << (plan.OutputShift - 1))}L) >> {I(plan.OutputShift)}));");
-                w.Line("continue;");
-                w.Close();
-                w.Line("int m = (62 - (64 - BitOperations.LeadingZeroCount((ulong)wide))) / 2;");
-                w.Line("long reciprocal = " + I(1L << (62 - guard)) + "L / IntSqrt((ulong)wide << (2 * m));");
-                w.Line("// Eight channels at a time in 64-bit lanes: A_i = (N q_i - sum) N 2^m, n_i = (A_i F + half) >> s, then gamma and beta.");
-                w.Line($"Vector512<long> scale = Vector512.Create({I((long)n * n)}L << m), offset = Vector512.Create(sum * {I(n)} << m), f = Vector512.Create(reciprocal);");
-                w.Open($"for (int i = 0; i < {I(longs * 8)}; i += 8)");
-                w.Line("Vector512<long> q = Avx512F.ConvertToVector512Int64(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref row, i)))).AsSByte());");
-                w.Line("Vector512<long> a = Avx512DQ.MultiplyLow(q, scale) - offset;");
-                w.Line($"Vector512<long> normalized = Vector512.ShiftRightArithmetic(Avx512DQ.MultiplyLow(a, f) + Vector512.Create({I(1L << (normalizedShift - 1))}L), {I(normalizedShift)});");
-                w.Line($"Vector512<long> value = Vector512.ShiftRightArithmetic(Avx512DQ.MultiplyLow(normalized, Vector512.LoadUnsafe(ref g, (nuint)i)) + Vector512.LoadUnsafe(ref bt, (nuint)i) + Vector512.Create({I(1L << (plan.OutputShift - 1))}L), {I(plan.OutputShift)});");
-                w.Line($"Vector128<sbyte> bytes = Avx512F.ConvertToVector128SByteWithSaturation(value + Vector512.Create({I(plan.OutputZeroPoint)}L));");
-                w.Line("Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref result, i)), bytes.AsInt64().ToScalar());");
-                w.Close();
-                if (longs * 8 < n)
-                {
-                    w.Open($"for (int i = {I(longs * 8)}; i < {I(n)}; i++)");
-                    w.Line($"long normalized = ((((long)Unsafe.Add(ref row, i) * {I(n)} - sum) * {I(n)} << m) * reciprocal + {I(1L << (normalizedShift - 1))}L) >> {I(normalizedShift)};");
-                    w.Line($"Unsafe.Add(ref result, i) = Clamp8({I(plan.OutputZeroPoint)} + ((normalized * Unsafe.Add(ref g, i) + Unsafe.Add(ref bt, i) + {I(1L << (plan.OutputShift - 1))}L) >> {I(plan.OutputShift)}));");
-                    w.Close();
-                }
-
+                w.Line("// Two tokens per iteration: each one's chain (sums, square root, reciprocal) is long, and they are independent.");
+                w.Open($"for (int t = 0; t < {I(tokens)}; t += 2)");
+                w.Line($"{method}Avx512(ref Unsafe.Add(ref x, t * {I(n)}), ref Unsafe.Add(ref y, t * {I(n)}));");
+                w.Line($"if (t + 1 < {I(tokens)}) {method}Avx512(ref Unsafe.Add(ref x, (t + 1) * {I(n)}), ref Unsafe.Add(ref y, (t + 1) * {I(n)}));");
                 w.Close();
                 w.Line("return;");
                 w.Close();
@@ -394,6 +351,59 @@ namespace Gen.Generators.Emitting
             w.Close();
             w.Close();
             w.Line();
+            if (exact)
+            {
+                int vectors = n / 16, longs = n / 8;
+                w.Line($"/// <summary>One token of '{ModelEmitter.Xml(plan.Name)}' with AVX-512 (the same integers as the scalar loop above).</summary>");
+                w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+                w.Open($"private static void {method}Avx512(ref sbyte row, ref sbyte result)");
+                w.Line($"ref long g = ref MemoryMarshal.GetReference({method}Gamma), bt = ref MemoryMarshal.GetReference({method}Beta);");
+                w.Line($"// sum q and sum q^2 (|sum q^2| <= {I(n)} * 16384 fits an int); then sum D_i^2 = N^2 sum q^2 - N (sum q)^2 exactly.");
+                w.Line("Vector512<int> sums = Vector512<int>.Zero, squares16 = Vector512<int>.Zero;");
+                w.Open($"for (int i = 0; i < {I(vectors * 16)}; i += 16)");
+                w.Line("Vector512<int> q = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref row, (nuint)i));");
+                w.Line("sums += q;");
+                w.Line("squares16 += q * q;");
+                w.Close();
+                w.Line("long sum = Vector512.Sum(sums), sumOfSquares = Vector512.Sum(squares16);");
+                if (vectors * 16 < n)
+                {
+                    w.Open($"for (int i = {I(vectors * 16)}; i < {I(n)}; i++)");
+                    w.Line("long q = Unsafe.Add(ref row, i);");
+                    w.Line("sum += q;");
+                    w.Line("sumOfSquares += q * q;");
+                    w.Close();
+                }
+
+                w.Line($"long wide = {I(n)} * ({I((long)n * n)} * sumOfSquares - {I(n)} * sum * sum);");
+                w.Open("if (wide == 0)");
+                w.Line($"for (int i = 0; i < {I(n)}; i++) Unsafe.Add(ref result, i) = Clamp8({I(plan.OutputZeroPoint)} + ((Unsafe.Add(ref bt, i) + {I(1L << (plan.OutputShift - 1))}L) >> {I(plan.OutputShift)}));");
+                w.Line("return;");
+                w.Close();
+                w.Line("int m = (62 - (64 - BitOperations.LeadingZeroCount((ulong)wide))) / 2;");
+                w.Line("long reciprocal = " + I(1L << (62 - guard)) + "L / IntSqrt((ulong)wide << (2 * m));");
+                w.Line("// Eight channels at a time in 64-bit lanes: A_i = (N q_i - sum) N 2^m, n_i = (A_i F + half) >> s, then gamma and beta.");
+                w.Line($"Vector512<long> scale = Vector512.Create({I((long)n * n)}L << m), offset = Vector512.Create(sum * {I(n)} << m), f = Vector512.Create(reciprocal);");
+                w.Open($"for (int i = 0; i < {I(longs * 8)}; i += 8)");
+                w.Line("Vector512<long> q = Avx512F.ConvertToVector512Int64(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref row, i)))).AsSByte());");
+                w.Line("Vector512<long> a = Avx512DQ.MultiplyLow(q, scale) - offset;");
+                w.Line($"Vector512<long> normalized = Vector512.ShiftRightArithmetic(Avx512DQ.MultiplyLow(a, f) + Vector512.Create({I(1L << (normalizedShift - 1))}L), {I(normalizedShift)});");
+                w.Line($"Vector512<long> value = Vector512.ShiftRightArithmetic(Avx512DQ.MultiplyLow(normalized, Vector512.LoadUnsafe(ref g, (nuint)i)) + Vector512.LoadUnsafe(ref bt, (nuint)i) + Vector512.Create({I(1L << (plan.OutputShift - 1))}L), {I(plan.OutputShift)});");
+                w.Line($"Vector128<sbyte> bytes = Avx512F.ConvertToVector128SByteWithSaturation(value + Vector512.Create({I(plan.OutputZeroPoint)}L));");
+                w.Line("Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref result, i)), bytes.AsInt64().ToScalar());");
+                w.Close();
+                if (longs * 8 < n)
+                {
+                    w.Open($"for (int i = {I(longs * 8)}; i < {I(n)}; i++)");
+                    w.Line($"long normalized = ((((long)Unsafe.Add(ref row, i) * {I(n)} - sum) * {I(n)} << m) * reciprocal + {I(1L << (normalizedShift - 1))}L) >> {I(normalizedShift)};");
+                    w.Line($"Unsafe.Add(ref result, i) = Clamp8({I(plan.OutputZeroPoint)} + ((normalized * Unsafe.Add(ref g, i) + Unsafe.Add(ref bt, i) + {I(1L << (plan.OutputShift - 1))}L) >> {I(plan.OutputShift)}));");
+                    w.Close();
+                }
+
+                w.Close();
+                w.Line();
+            }
+
             EmitLongTable(w, method + "Gamma", plan.Gamma.AsArray(), $"G_i = round(gamma_i / S_out * 2^(T - 16)), T = {I(plan.OutputShift)}");
             EmitLongTable(w, method + "Beta", plan.Beta.AsArray(), $"B_i = round(beta_i / S_out * 2^T), T = {I(plan.OutputShift)}");
         }
@@ -794,15 +804,15 @@ namespace Gen.Generators.Emitting
         {
             w.Line("/// <summary>");
             w.Line("/// floor(sqrt(n)) for n in [2^60, 2^62), the range LayerNorm scales its variance into. The seed, from the top 8 bits,");
-            w.Line("/// is ceil(sqrt((i + 1) 2^54)) >= sqrt(n) and within 0.8% of it; two Newton steps from above bring it within a few");
-            w.Line("/// units (each step stays at or above floor(sqrt(n))), and the last steps settle x^2 <= n < (x + 1)^2 exactly.");
+            w.Line("/// is ceil(sqrt((i + 1) 2^54)) >= sqrt(n) and within 0.8% of it. A Newton step from above, x' = (x + n / x) / 2 floored,");
+            w.Line("/// stays at or above floor(sqrt(n)) and its error is at most e^2 / (2 sqrt(n)): two steps leave it within 9 of");
+            w.Line("/// floor(sqrt(n)), which the last loop steps down to (cheaper than a third division).");
             w.Line("/// </summary>");
             w.Open("private static long IntSqrt(ulong n)");
             w.Line("ulong x = Unsafe.Add(ref MemoryMarshal.GetReference(SqrtSeeds), (int)(n >> 54) - 64);");
-            w.Line("x = (x + n / x) >> 1;");
-            w.Line("x = (x + n / x) >> 1;");
+            w.Line("x = (x + n / x) >> 1; // error < 1.4e5");
+            w.Line("x = (x + n / x) >> 1; // error < 9");
             w.Line("while (x * x > n) x--;");
-            w.Line("while ((x + 1) * (x + 1) <= n) x++;");
             w.Line("return (long)x;");
             w.Close();
             w.Line();
