@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.IO;
 using Gen.Samples.Mnist;
 
@@ -27,7 +26,7 @@ var rowOutputs = new sbyte[count * MnistMlp.OutputSize];
 for (int n = 0; n < count; n++)
 {
     floatModel.Run(floats.AsSpan(n * MnistData.Pixels, MnistData.Pixels), hidden, logits);
-    int floatPrediction = ArgMax(logits);
+    int floatPrediction = SampleTiming.ArgMax(logits);
     MnistMlp.Run(quantized.AsSpan(n * MnistData.Pixels, MnistData.Pixels), output);
     output.CopyTo(rowOutputs.AsSpan(n * MnistMlp.OutputSize));
     int intPrediction = MnistMlp.ArgMax(output);
@@ -45,18 +44,18 @@ MnistMlp.Run(quantized, batchOutputs, count);
 bool batchAgrees = batchOutputs.AsSpan().SequenceEqual(rowOutputs);
 
 double floatAccuracy = 100.0 * floatCorrect / count, intAccuracy = 100.0 * intCorrect / count;
-double floatMicros = Time(() =>
+double floatMicros = SampleTiming.Time(() =>
 {
     Span<float> h = stackalloc float[128];
     Span<float> z = stackalloc float[MnistMlp.OutputSize];
     for (int n = 0; n < count; n++) floatModel.Run(floats.AsSpan(n * MnistData.Pixels, MnistData.Pixels), h, z);
 }, count);
-double quantizeMicros = Time(() =>
+double quantizeMicros = SampleTiming.Time(() =>
 {
     Span<sbyte> q = stackalloc sbyte[MnistMlp.InputSize];
     for (int n = 0; n < count; n++) MnistMlp.QuantizeInput(floats.AsSpan(n * MnistData.Pixels, MnistData.Pixels), q);
 }, count);
-double intMicros = Time(() =>
+double intMicros = SampleTiming.Time(() =>
 {
     Span<sbyte> y = stackalloc sbyte[MnistMlp.OutputSize];
     for (int n = 0; n < count; n++) MnistMlp.Run(quantized.AsSpan(n * MnistData.Pixels, MnistData.Pixels), y);
@@ -70,27 +69,3 @@ Console.WriteLine($"  first predictions: {string.Join(" ", predictions[..20])}")
 Console.WriteLine($"  output checksum: {checksum:x16}");
 Console.WriteLine($"  batched Run (blocks of 4 rows) equals one row at a time: {(batchAgrees ? "yes" : "NO")}");
 return Math.Abs(intAccuracy - floatAccuracy) <= 0.5 && batchAgrees ? 0 : 1;
-
-static int ArgMax(ReadOnlySpan<float> values)
-{
-    int best = 0;
-    for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
-    return best;
-}
-
-// Best of several timed passes after a warm-up long enough for the JIT's tiered compilation to settle, in
-// microseconds per inference.
-static double Time(Action pass, int inferences)
-{
-    long warmUp = Stopwatch.GetTimestamp();
-    while (Stopwatch.GetElapsedTime(warmUp).TotalMilliseconds < 500) pass();
-    double best = double.MaxValue;
-    for (int r = 0; r < 7; r++)
-    {
-        long start = Stopwatch.GetTimestamp();
-        pass();
-        best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalMicroseconds / inferences);
-    }
-
-    return best;
-}

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
 using Gen.Runtime;
 using Gen.Runtime.Interpreter;
@@ -32,7 +31,7 @@ var rowOutputs = new sbyte[count * MnistVit.OutputSize];
 for (int n = 0; n < count; n++)
 {
     floatModel.Run(floats.AsSpan(n * MnistData.Pixels, MnistData.Pixels), logits);
-    int floatPrediction = ArgMax(logits);
+    int floatPrediction = SampleTiming.ArgMax(logits);
     MnistVit.Run(quantized.AsSpan(n * MnistData.Pixels, MnistData.Pixels), output);
     output.CopyTo(rowOutputs.AsSpan(n * MnistVit.OutputSize));
     int intPrediction = MnistVit.ArgMax(output);
@@ -47,12 +46,12 @@ var batchOutputs = new sbyte[rowOutputs.Length];
 MnistVit.Run(quantized, batchOutputs, count);
 bool batchAgrees = batchOutputs.AsSpan().SequenceEqual(rowOutputs);
 
-double floatMicros = Time(() =>
+double floatMicros = SampleTiming.Time(() =>
 {
     var z = new float[MnistVit.OutputSize];
     for (int n = 0; n < count; n++) floatModel.Run(floats.AsSpan(n * MnistData.Pixels, MnistData.Pixels), z);
 }, count);
-double intMicros = Time(() =>
+double intMicros = SampleTiming.Time(() =>
 {
     Span<sbyte> y = stackalloc sbyte[MnistVit.OutputSize];
     for (int n = 0; n < count; n++) MnistVit.Run(quantized.AsSpan(n * MnistData.Pixels, MnistData.Pixels), y);
@@ -109,27 +108,3 @@ foreach (var name in order)
 
 Console.WriteLine($"  (the reference interpreter and the generated code give identical outputs on {identical} of {tableDigits} digits)");
 return Math.Abs(intAccuracy - floatAccuracy) <= 1.0 && batchAgrees && identical == tableDigits ? 0 : 1;
-
-static int ArgMax(ReadOnlySpan<float> values)
-{
-    int best = 0;
-    for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
-    return best;
-}
-
-// Best of several timed passes after a warm-up long enough for tiered compilation to settle, in microseconds per
-// inference.
-static double Time(Action pass, int inferences)
-{
-    long warmUp = Stopwatch.GetTimestamp();
-    while (Stopwatch.GetElapsedTime(warmUp).TotalMilliseconds < 500) pass();
-    double best = double.MaxValue;
-    for (int r = 0; r < 7; r++)
-    {
-        long start = Stopwatch.GetTimestamp();
-        pass();
-        best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalMicroseconds / inferences);
-    }
-
-    return best;
-}

@@ -130,21 +130,7 @@ namespace Gen.Calibrate
 
             var methods = ParseMethods(o.Methods);
             if (o.EasyQuantSamples <= 0) throw new UsageException("--easyquant-samples must be positive.");
-            float[] all = CalibrationData.Read(o.Data, rowSize, o.Scale, o.Offset);
-            int total = all.Length / rowSize;
-            int calibrationRows = o.CalibrationRows ?? total;
-            if (calibrationRows <= 0 || calibrationRows > total)
-            {
-                throw new UsageException($"--calibration-rows is {calibrationRows} but the data holds {total} rows.");
-            }
-
-            byte[]? labelBytes = null;
-            if (o.Labels != null)
-            {
-                if (!File.Exists(o.Labels)) throw new UsageException($"Labels file '{o.Labels}' not found.");
-                labelBytes = File.ReadAllBytes(o.Labels);
-                if (labelBytes.Length != total) throw new UsageException($"Shape mismatch: {labelBytes.Length} labels for {total} data rows.");
-            }
+            var (all, total, calibrationRows, labelBytes) = CalibrationData.Load(o.Data, rowSize, o.Scale, o.Offset, o.CalibrationRows, o.Labels, "data rows");
 
             string outDir = o.Out ?? Path.GetDirectoryName(Path.GetFullPath(o.Weights))!;
             Directory.CreateDirectory(outDir);

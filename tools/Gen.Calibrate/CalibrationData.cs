@@ -16,6 +16,32 @@ namespace Gen.Calibrate
     public static class CalibrationData
     {
         /// <summary>
+        /// The data rows and their optional labels, checked: <c>Rows</c> holds every row, <c>CalibrationRows</c> how many
+        /// of the first rows calibrate (all by default), <c>Labels</c> one byte per row or null.
+        /// </summary>
+        public static (float[] Rows, int Total, int CalibrationRows, byte[]? Labels) Load(string path, int rowSize, double scale,
+            double offset, int? calibrationRows, string? labels, string rowName)
+        {
+            float[] all = Read(path, rowSize, scale, offset);
+            int total = all.Length / rowSize;
+            int count = calibrationRows ?? total;
+            if (count <= 0 || count > total)
+            {
+                throw new UsageException($"--calibration-rows is {count} but the data holds {total} {rowName}.");
+            }
+
+            byte[]? labelBytes = null;
+            if (labels != null)
+            {
+                if (!File.Exists(labels)) throw new UsageException($"Labels file '{labels}' not found.");
+                labelBytes = File.ReadAllBytes(labels);
+                if (labelBytes.Length != total) throw new UsageException($"Shape mismatch: {labelBytes.Length} labels for {total} {rowName}.");
+            }
+
+            return (all, total, count, labelBytes);
+        }
+
+        /// <summary>
         /// Reads a data file as float rows of <paramref name="rowSize"/> values: u8 values become
         /// <c>(value - offset) * scale</c>; f32 files (extension <c>.f32</c>) are read as they are.
         /// </summary>

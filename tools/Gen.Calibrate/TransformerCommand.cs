@@ -156,21 +156,7 @@ namespace Gen.Calibrate
             }
 
             int size = model.InputSize;
-            float[] all = CalibrationData.Read(o.Data, size, o.Scale, o.Offset);
-            int total = all.Length / size;
-            int calibrationRows = o.CalibrationRows ?? total;
-            if (calibrationRows <= 0 || calibrationRows > total)
-            {
-                throw new UsageException($"--calibration-rows is {calibrationRows} but the data holds {total} images.");
-            }
-
-            byte[]? labelBytes = null;
-            if (o.Labels != null)
-            {
-                if (!File.Exists(o.Labels)) throw new UsageException($"Labels file '{o.Labels}' not found.");
-                labelBytes = File.ReadAllBytes(o.Labels);
-                if (labelBytes.Length != total) throw new UsageException($"Shape mismatch: {labelBytes.Length} labels for {total} images.");
-            }
+            var (all, total, calibrationRows, labelBytes) = CalibrationData.Load(o.Data, size, o.Scale, o.Offset, o.CalibrationRows, o.Labels, "images");
 
             string outDir = o.Out ?? Path.GetDirectoryName(Path.GetFullPath(o.Weights))!;
             Directory.CreateDirectory(outDir);

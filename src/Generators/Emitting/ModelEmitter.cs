@@ -22,31 +22,16 @@ namespace Gen.Generators.Emitting
 
         public static string EmitModel(ModelPlan plan)
         {
-            if (plan.Transformer != null) return TransformerEmitter.Emit(plan, Header);
+            if (plan.Transformer != null) return TransformerEmitter.Emit(plan);
             var w = new CodeWriter();
             var layers = plan.Layers.AsArray();
             var names = MethodNames(layers);
             var last = layers[layers.Length - 1];
             int scratch = layers.Take(layers.Length - 1).Select(l => l.OutputSize).DefaultIfEmpty(0).Max();
 
-            w.Line(Header.TrimEnd('\n'));
-            w.Line("#nullable enable");
-            w.Line("using System;");
-            w.Line("using System.Runtime.CompilerServices;");
-            w.Line("using System.Runtime.InteropServices;");
-            w.Line("using System.Runtime.Intrinsics;");
-            w.Line("using System.Runtime.Intrinsics.X86;");
-            w.Line();
-            if (plan.Namespace != null) w.Open("namespace " + plan.Namespace);
-
-            w.Line("/// <summary>");
-            w.Line($"/// Integer-only INT8 model generated from <c>{Xml(plan.WeightsFile)}</c>: {Xml(Topology(plan))}.");
-            w.Line("/// </summary>");
-            w.Line("/// <remarks>");
-            w.Line("/// <see cref=\"Run(ReadOnlySpan{sbyte}, Span{sbyte})\"/> uses integer arithmetic only and allocates nothing. Its scratch");
-            w.Line("/// activations live on the calling thread's stack, so every method is thread-safe and reentrant.");
-            w.Line("/// </remarks>");
-            w.Open(plan.Modifiers + " " + plan.ClassName);
+            OpenClass(w, plan, $"model generated from <c>{Xml(plan.WeightsFile)}</c>: {Xml(Topology(plan))}",
+                "uses integer arithmetic only and allocates nothing. Its scratch",
+                "activations live on the calling thread's stack, so every method is thread-safe and reentrant.");
 
             EmitConstants(w, plan, last);
             EmitRun(w, layers, names, scratch);
@@ -199,6 +184,33 @@ namespace Gen.Generators.Emitting
 
             w.Close();
             w.Line();
+        }
+
+        /// <summary>
+        /// The file's start up to the opened model class: the auto-generated header, the usings, the namespace and the
+        /// class's documentation (<paramref name="what"/> completes "Integer-only INT8 ...", the remarks follow Run).
+        /// </summary>
+        internal static void OpenClass(CodeWriter w, ModelPlan plan, string what, params string[] remarks)
+        {
+            w.Line(Header.TrimEnd('\n'));
+            w.Line("#nullable enable");
+            w.Line("using System;");
+            w.Line("using System.Numerics;");
+            w.Line("using System.Runtime.CompilerServices;");
+            w.Line("using System.Runtime.InteropServices;");
+            w.Line("using System.Runtime.Intrinsics;");
+            w.Line("using System.Runtime.Intrinsics.X86;");
+            w.Line();
+            if (plan.Namespace != null) w.Open("namespace " + plan.Namespace);
+
+            w.Line("/// <summary>");
+            w.Line($"/// Integer-only INT8 {what}.");
+            w.Line("/// </summary>");
+            w.Line("/// <remarks>");
+            w.Line("/// <see cref=\"Run(ReadOnlySpan{sbyte}, Span{sbyte})\"/> " + remarks[0]);
+            for (int i = 1; i < remarks.Length; i++) w.Line("/// " + remarks[i]);
+            w.Line("/// </remarks>");
+            w.Open(plan.Modifiers + " " + plan.ClassName);
         }
 
         /// <summary>The KernelPath enum, ActivePath and SelectPath (GEN_KERNEL_PATH lowers the choice).</summary>

@@ -17,7 +17,7 @@ namespace Gen.Generators.Emitting
         /// <summary>When the AVX-512 versions of the non-GEMM steps run (vpmullq needs AVX-512DQ).</summary>
         private const string Simd = "path >= 3 && Avx512BW.IsSupported && Avx512DQ.IsSupported";
 
-        public static string Emit(ModelPlan plan, string header)
+        public static string Emit(ModelPlan plan)
         {
             var t = plan.Transformer!;
             var dense = t.DenseLayers();
@@ -41,26 +41,10 @@ namespace Gen.Generators.Emitting
             string finalNorm = Unique(Pascal(t.FinalNorm.Name) + "LayerNorm");
 
             var w = new CodeWriter();
-            w.Line(header.TrimEnd('\n'));
-            w.Line("#nullable enable");
-            w.Line("using System;");
-            w.Line("using System.Numerics;");
-            w.Line("using System.Runtime.CompilerServices;");
-            w.Line("using System.Runtime.InteropServices;");
-            w.Line("using System.Runtime.Intrinsics;");
-            w.Line("using System.Runtime.Intrinsics.X86;");
-            w.Line();
-            if (plan.Namespace != null) w.Open("namespace " + plan.Namespace);
-
-            w.Line("/// <summary>");
-            w.Line($"/// Integer-only INT8 vision transformer generated from <c>{ModelEmitter.Xml(plan.WeightsFile)}</c>: {ModelEmitter.Xml(Summary(t))}.");
-            w.Line("/// </summary>");
-            w.Line("/// <remarks>");
-            w.Line("/// <see cref=\"Run(ReadOnlySpan{sbyte}, Span{sbyte})\"/> uses integer arithmetic only (INT8 matrix products, integer");
-            w.Line("/// Softmax, LayerNorm and GELU after I-BERT) and allocates nothing: its activations live on the calling thread's");
-            w.Line("/// stack, so every method is thread-safe and reentrant.");
-            w.Line("/// </remarks>");
-            w.Open(plan.Modifiers + " " + plan.ClassName);
+            ModelEmitter.OpenClass(w, plan, $"vision transformer generated from <c>{ModelEmitter.Xml(plan.WeightsFile)}</c>: {ModelEmitter.Xml(Summary(t))}",
+                "uses integer arithmetic only (INT8 matrix products, integer",
+                "Softmax, LayerNorm and GELU after I-BERT) and allocates nothing: its activations live on the calling thread's",
+                "stack, so every method is thread-safe and reentrant.");
             EmitConstants(w, plan, t);
             ModelEmitter.EmitPathSelection(w, t.Patch.EmitVnni);
             EmitRun(w, t, nameOf, steps, finalNorm);

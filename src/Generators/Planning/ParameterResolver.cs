@@ -21,28 +21,16 @@ namespace Gen.Generators.Planning
         public static QuantizationParameters[]? Resolve(ModelSpec spec, string weightsPath,
             EquatableArray<CalibrationFileSpec> calibrations, List<DiagnosticInfo> diagnostics)
         {
-            int before = diagnostics.Count;
-            var file = FindFile(spec, weightsPath, calibrations, diagnostics);
-            if (diagnostics.Count > before) return null;
-
-            var entries = file?.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal) ?? new Dictionary<string, CalibrationEntry>();
-            string source = file is null ? "" : $" (from {System.IO.Path.GetFileName(file.Path)})";
-            string missingHint = file is null
-                ? $"; set it in the attribute, or put its line in {System.IO.Path.GetFileNameWithoutExtension(weightsPath)}{CalibrationFileReader.Extension} beside the weights"
-                : $" and {System.IO.Path.GetFileName(file.Path)} has no '{{0}}' line";
-
-            var result = new QuantizationParameters[spec.Layers.Length + 1];
             var input = spec.Input!;
-            result[0] = One("input", "The input Scale", "The input ZeroPoint", input.Scale, input.ZeroPoint, input.Location,
-                entries, source, missingHint, diagnostics);
-            for (int i = 0; i < spec.Layers.Length; i++)
+            var requests = new List<Request> { new Request("input", "The input Scale", "The input ZeroPoint", input.Scale, input.ZeroPoint, input.Location) };
+            foreach (var layer in spec.Layers)
             {
-                var layer = spec.Layers[i];
-                result[i + 1] = One(layer.Name, $"Layer '{layer.Name}' OutputScale", $"Layer '{layer.Name}' OutputZeroPoint",
-                    layer.OutputScale, layer.OutputZeroPoint, layer.Location, entries, source, missingHint, diagnostics);
+                requests.Add(new Request(layer.Name, $"Layer '{layer.Name}' OutputScale", $"Layer '{layer.Name}' OutputZeroPoint",
+                    layer.OutputScale, layer.OutputZeroPoint, layer.Location));
             }
 
-            return diagnostics.Count > before ? null : result;
+            var resolved = Settle(spec, weightsPath, calibrations, requests, "set it in the attribute", diagnostics);
+            return resolved?.Select(r => r.Value).ToArray();
         }
 
         /// <summary>
@@ -53,6 +41,19 @@ namespace Gen.Generators.Planning
         public static Dictionary<string, QuantizationParameters>? ResolveNamed(ModelSpec spec, string weightsPath,
             EquatableArray<CalibrationFileSpec> calibrations, IReadOnlyList<QuantizationSpec> requests, List<DiagnosticInfo> diagnostics)
         {
+            var resolved = Settle(spec, weightsPath, calibrations,
+                requests.Select(r => new Request(r.Name, $"The scale of activation '{r.Name}'", $"The zero point of activation '{r.Name}'",
+                    r.Scale, r.ZeroPoint, r.Location)).ToList(),
+                "set it with [Quantization(\"{0}\", scale, zeroPoint)]", diagnostics);
+            return resolved?.ToDictionary(r => r.Key, r => r.Value, StringComparer.Ordinal);
+        }
+
+        /// <summary>An activation to settle: its name, how messages call its scale and zero point, and what the attributes say.</summary>
+        private sealed record Request(string Name, string ScaleLabel, string ZeroPointLabel, float? Scale, int? ZeroPoint, LocationInfo? Location);
+
+        private static List<KeyValuePair<string, QuantizationParameters>>? Settle(ModelSpec spec, string weightsPath,
+            EquatableArray<CalibrationFileSpec> calibrations, List<Request> requests, string setHint, List<DiagnosticInfo> diagnostics)
+        {
             int before = diagnostics.Count;
             var file = FindFile(spec, weightsPath, calibrations, diagnostics);
             if (diagnostics.Count > before) return null;
@@ -60,15 +61,10 @@ namespace Gen.Generators.Planning
             var entries = file?.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal) ?? new Dictionary<string, CalibrationEntry>();
             string source = file is null ? "" : $" (from {System.IO.Path.GetFileName(file.Path)})";
             string missingHint = file is null
-                ? $"; set it with [Quantization(\"{{0}}\", scale, zeroPoint)], or put its line in {System.IO.Path.GetFileNameWithoutExtension(weightsPath)}{CalibrationFileReader.Extension} beside the weights"
+                ? $"; {setHint}, or put its line in {System.IO.Path.GetFileNameWithoutExtension(weightsPath)}{CalibrationFileReader.Extension} beside the weights"
                 : $" and {System.IO.Path.GetFileName(file.Path)} has no '{{0}}' line";
-            var result = new Dictionary<string, QuantizationParameters>(StringComparer.Ordinal);
-            foreach (var request in requests)
-            {
-                result[request.Name] = One(request.Name, $"The scale of activation '{request.Name}'", $"The zero point of activation '{request.Name}'",
-                    request.Scale, request.ZeroPoint, request.Location, entries, source, missingHint, diagnostics);
-            }
-
+            var result = requests.Select(r => new KeyValuePair<string, QuantizationParameters>(r.Name,
+                One(r.Name, r.ScaleLabel, r.ZeroPointLabel, r.Scale, r.ZeroPoint, r.Location, entries, source, missingHint, diagnostics))).ToList();
             return diagnostics.Count > before ? null : result;
         }
 
