@@ -117,13 +117,18 @@ namespace Gen.Generators
 
             context.AddSource(plan.HintName + ".g.cs", SourceText.From(model, System.Text.Encoding.UTF8));
             context.AddSource(plan.HintName + ".Boundary.g.cs", SourceText.From(boundary, System.Text.Encoding.UTF8));
-            long weightBytes = plan.Layers.Sum(l => (long)l.InputSize * l.OutputSize);
-            string routes = string.Join("; ", plan.Layers.Select(l => string.Format(CultureInfo.InvariantCulture,
+            var dense = plan.Transformer?.DenseLayers() ?? plan.Layers.AsArray();
+            long weightBytes = dense.Sum(l => (long)l.InputSize * l.OutputSize);
+            string routes = string.Join("; ", dense.Select(l => string.Format(CultureInfo.InvariantCulture,
                 "'{0}' {1} route ({2}/{4} channels pass the pair proof, {3}/{4} the two-step int16 proof)",
                 l.Name, l.Route, l.PairSafeChannels, l.QuadSafeChannels, l.OutputSize)));
+            string shape = plan.Transformer is { } t
+                ? string.Format(CultureInfo.InvariantCulture, "vision transformer, {0} tokens of width {1}, {2} encoder layers, {3} dense layers",
+                    t.Tokens, t.Width, t.Layers.Length, dense.Length)
+                : string.Format(CultureInfo.InvariantCulture, "{0} layers", dense.Length);
             context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.PlanSummary, null, plan.ClassName,
-                string.Format(CultureInfo.InvariantCulture, "{0} layers, {1} INT8 weights; {2}; kernels for AVX-512BW, AVX2 and scalar, chosen at run time",
-                    plan.Layers.Length, weightBytes, routes)));
+                string.Format(CultureInfo.InvariantCulture, "{0}, {1} INT8 weights; {2}; kernels for AVX-512BW, AVX2 and scalar, chosen at run time",
+                    shape, weightBytes, routes)));
         }
     }
 }

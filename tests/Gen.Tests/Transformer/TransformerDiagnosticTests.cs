@@ -38,7 +38,10 @@ namespace Gen.Tests.Generator
         {
             var run = RunVit(Vit.Value.Source());
             Assert.Empty(run.Errors);
-            Assert.Contains(run.GeneratorDiagnostics, d => d.Id == "GEN100");
+            var summary = Assert.Single(run.GeneratorDiagnostics, d => d.Id == "GEN100");
+            // 8x8 image, 4x4 patches: 4 tokens of width 16; embed 16x16 + one layer (4 x 16x16 + 2 x 16x24) + head 16x5 = 2128 weights.
+            Assert.StartsWith("Model 'Vit': vision transformer, 4 tokens of width 16, 1 encoder layers, 8 dense layers, 2128 INT8 weights",
+                Message(summary), StringComparison.Ordinal);
         }
 
         [Fact]
