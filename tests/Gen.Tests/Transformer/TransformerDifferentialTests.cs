@@ -21,6 +21,7 @@ namespace Gen.Tests.Transformer
         [InlineData(5, 6, 1, 3, 20, 5, 17, 3, 1)]
         [InlineData(6, 10, 1, 2, 21, 3, 70, 1, 4)]   // 25 tokens (two vectors of scores), odd head size 7, tails everywhere
         [InlineData(7, 12, 2, 2, 18, 2, 65, 2, 6)]   // 36 tokens, head size 9, two channels
+        [InlineData(8, 14, 1, 2, 32, 1, 48, 1, 3)]   // 49 tokens (context summed in a loop), one head of 32 (two vectors)
         public void GeneratedTransformerEqualsTheInterpreter(int seed, int image, int channels, int patch, int width, int heads,
             int feedForward, int layers, int outputs)
         {
