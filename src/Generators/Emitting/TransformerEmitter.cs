@@ -69,7 +69,7 @@ namespace Gen.Generators.Emitting
 
             EmitLayerNorm(w, finalNorm, t.FinalNorm, t.Tokens);
             EmitPool(w, t);
-            EmitHelpers(w);
+            EmitHelpers(w, t.Layers.Any(l => l.HeadSize == 16 && t.Tokens % 16 == 0));
             for (int i = 0; i < dense.Length; i++) DenseKernelEmitter.Emit(w, dense[i], names[i], i);
             DenseKernelEmitter.EmitConversions(w, dense);
             ModelEmitter.EmitRequantize(w);
@@ -535,9 +535,17 @@ namespace Gen.Generators.Emitting
                 w.Close();
                 w.Line("// K transposed to [feature pair][token]: each pair of int16 moves as one int.");
                 w.Line("ref int ks32 = ref Unsafe.As<short, int>(ref ks), kt32 = ref Unsafe.As<short, int>(ref kt);");
-                w.Open($"for (int e = 0; e < {I(d / 2)}; e++)");
-                w.Line($"for (int j = 0; j < {I(tokens)}; j++) Unsafe.Add(ref kt32, e * {I(tp)} + j) = Unsafe.Add(ref ks32, j * {I(d / 2)} + e);");
-                w.Close();
+                if (d == 16 && tokens % 16 == 0)
+                {
+                    w.Line($"for (int j = 0; j < {I(tokens)}; j += 16) Transpose16x8(ref Unsafe.Add(ref ks32, j * 8), ref Unsafe.Add(ref kt32, j), {I(tp)});");
+                }
+                else
+                {
+                    w.Open($"for (int e = 0; e < {I(d / 2)}; e++)");
+                    w.Line($"for (int j = 0; j < {I(tokens)}; j++) Unsafe.Add(ref kt32, e * {I(tp)} + j) = Unsafe.Add(ref ks32, j * {I(d / 2)} + e);");
+                    w.Close();
+                }
+
                 w.Line("// V as [token pair][feature][2]: two rows widened and interleaved.");
                 w.Open($"for (int j = 0; j < {I(tokens)}; j += 2)");
                 for (int c = 0; c < d / 16; c++)
@@ -784,8 +792,9 @@ namespace Gen.Generators.Emitting
             w.Line();
         }
 
-        private static void EmitHelpers(CodeWriter w)
+        private static void EmitHelpers(CodeWriter w, bool transpose16x8)
         {
+            if (transpose16x8) EmitTranspose16x8(w);
             w.Line("/// <summary>");
             w.Line("/// floor(sqrt(n)) for n in [2^60, 2^62), the range LayerNorm scales its variance into. The seed, from the top 8 bits,");
             w.Line("/// is ceil(sqrt((i + 1) 2^54)) >= sqrt(n) and within 0.8% of it. A Newton step from above, x' = (x + n / x) / 2 floored,");
@@ -852,6 +861,47 @@ namespace Gen.Generators.Emitting
             }
 
             w.Line("};");
+            w.Line();
+        }
+
+        /// <summary>
+        /// A transpose of 16 rows of 8 ints ([token][feature pair], contiguous) into 8 rows of 16 ([feature pair][token],
+        /// rows <c>stride</c> apart) in three rounds of vpermt2d, 24 permutes instead of 128 scalar moves.
+        /// </summary>
+        private static void EmitTranspose16x8(CodeWriter w)
+        {
+            string Index(System.Func<int, int> f) => "Vector512.Create(" + string.Join(", ", Enumerable.Range(0, 16).Select(p => I(f(p)))) + ")";
+            w.Line("/// <summary>");
+            w.Line("/// Transposes 16 rows of 8 ints (contiguous) into 8 rows of 16, <paramref name=\"stride\"/> ints apart, with three rounds of");
+            w.Line("/// two-source permutes (vpermt2d): rows in fours for 4 columns at a time, then in eights for 2, then all 16 for 1.");
+            w.Line("/// </summary>");
+            w.Open("private static void Transpose16x8(ref int source, ref int destination, int stride)");
+            w.Line("// Round 1: (rows 4m..4m+3) x (columns 0..3) and x (columns 4..7), as [column][row].");
+            w.Line($"Vector512<int> low = {Index(p => p / 4 + 8 * (p % 2) + 16 * (p % 4 / 2))}, high = low + Vector512.Create(4);");
+            for (int m = 0; m < 4; m++)
+            {
+                w.Line($"Vector512<int> a{I(m)} = Vector512.LoadUnsafe(ref source, {I(32 * m)}), b{I(m)} = Vector512.LoadUnsafe(ref source, {I(32 * m + 16)});");
+                w.Line($"Vector512<int> lo{I(m)} = Avx512F.PermuteVar16x32x2(a{I(m)}, low, b{I(m)}), hi{I(m)} = Avx512F.PermuteVar16x32x2(a{I(m)}, high, b{I(m)});");
+            }
+
+            w.Line("// Round 2: rows 0..7 and 8..15 for two columns at a time, as [column][row].");
+            w.Line($"Vector512<int> first = {Index(p => p / 8 * 4 + p % 4 + 16 * (p % 8 / 4))}, second = first + Vector512.Create(8);");
+            foreach (var (name, src) in new[] { ("l", "lo"), ("h", "hi") })
+            {
+                w.Line($"Vector512<int> {name}0 = Avx512F.PermuteVar16x32x2({src}0, first, {src}1), {name}1 = Avx512F.PermuteVar16x32x2({src}0, second, {src}1);");
+                w.Line($"Vector512<int> {name}2 = Avx512F.PermuteVar16x32x2({src}2, first, {src}3), {name}3 = Avx512F.PermuteVar16x32x2({src}2, second, {src}3);");
+            }
+
+            w.Line("// Round 3: each column's 16 rows, stored.");
+            w.Line($"Vector512<int> even = {Index(p => p % 8 + 16 * (p / 8))}, odd = even + Vector512.Create(8);");
+            for (int c = 0; c < 8; c++)
+            {
+                string src = c < 4 ? "l" : "h";
+                int pair = c % 4 / 2; // columns (0,1) and (4,5) in the first vectors, (2,3) and (6,7) in the second
+                w.Line($"Avx512F.PermuteVar16x32x2({src}{I(pair)}, {(c % 2 == 0 ? "even" : "odd")}, {src}{I(pair + 2)}).StoreUnsafe(ref destination, (nuint)({I(c)} * stride));");
+            }
+
+            w.Close();
             w.Line();
         }
 
