@@ -110,16 +110,21 @@ Softmax, GELU or the residual adds.
 - Machine: $machine; load average at start: $load_start, at end: $load_end (a shared machine: other jobs may run)
 - .NET SDK $sdk; runtimes installed: $runtimes
 - Date: $date_utc; commit $commit
-- Command: \`$command\` (the transformer benchmarks alone: \`bash benchmarks/run.sh --transformer\`, which rewrites
-  this section only); ${jit_seconds}s JIT, ${aot_seconds}s NativeAOT (publish included)
+- Command: \`$command\`; ${jit_seconds}s JIT, ${aot_seconds}s NativeAOT (publish included). \`bash benchmarks/run.sh --transformer\`
+  runs the transformer benchmarks alone and rewrites this section only.
 - JIT run: BenchmarkDotNet 0.14.0, ${jit_runtime:-.NET runtime}, RyuJIT, net9.0 build rolled forward to the installed
   runtime; 3 warmup + 15 iterations of 250 ms (mean shown; \`dotnet run -c Release --project benchmarks/Gen.Benchmarks -- --transformer\`)
 - NativeAOT run: $aot_mode; ${aot_runtime}
+
+Times are the mean (JIT) or the median (NativeAOT) per image, ± the standard deviation over the 15 iterations or
+samples.
 
 ### JIT (BenchmarkDotNet)
 
 SECTION
   cat "$work/jit-transformer.md"
+  printf '\nBenchmarkDotNet'"'"'s own summary of the same run (Ratio: time over the Float32 baseline; Allocated "-": nothing allocated):\n\n'
+  awk '/^\| *Method *\| *Model /{p=1} p&&/^$/{exit} p' "$work/jit.log"
   printf '\n### NativeAOT\n\n'
   cat "$work/aot-transformer.md"
 }

@@ -105,7 +105,7 @@ namespace Gen.Benchmarks
                     var model = benchmark.Parameters.Items.FirstOrDefault(p => p.Name == nameof(TransformerBenchmarks.Model))?.Value as string;
                     if (model != null)
                     {
-                        transformerResults.Add(new Measurement(model, method, report.ResultStatistics.Mean, bytes));
+                        transformerResults.Add(new Measurement(model, method, report.ResultStatistics.Mean, bytes, report.ResultStatistics.StandardDeviation));
                         continue;
                     }
 

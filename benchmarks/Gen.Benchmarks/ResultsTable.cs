@@ -6,8 +6,9 @@ using System.Text;
 
 namespace Gen.Benchmarks
 {
-    /// <summary>One measured kernel: nanoseconds per call and bytes allocated per call (-1 when not measured).</summary>
-    public sealed record Measurement(string Shape, string Kernel, double NanosecondsPerCall, double BytesPerCall);
+    /// <summary>One measured kernel: nanoseconds per call, bytes allocated per call (-1 when not measured) and the
+    /// standard deviation of the per-call time over the measured iterations or samples (-1 when not kept).</summary>
+    public sealed record Measurement(string Shape, string Kernel, double NanosecondsPerCall, double BytesPerCall, double StdDevNanoseconds = -1);
 
     /// <summary>The compact Markdown tables RESULTS.md shows, built from either harness's measurements.</summary>
     public static class ResultsTable
@@ -65,7 +66,8 @@ namespace Gen.Benchmarks
             return text.ToString();
         }
 
-        /// <summary>The transformer table: per model, the float32 and generated times, the speed-up and the GMAC/s.</summary>
+        /// <summary>The transformer table: per model, the float32 and generated times (± their standard deviation over
+        /// the iterations or samples), the speed-up and the GMAC/s.</summary>
         public static string FormatTransformers(IReadOnlyList<Measurement> results, IEnumerable<string> checks)
         {
             var text = new StringBuilder();
@@ -76,7 +78,8 @@ namespace Gen.Benchmarks
             {
                 long macs = TransformerCase.MacsOf(TransformerCase.ShapeOf(model));
                 Measurement? Get(string kernel) => results.FirstOrDefault(x => x.Shape == model && x.Kernel == kernel);
-                string Time(Measurement? m) => m == null ? "-" : Micro(m.NanosecondsPerCall);
+                string Time(Measurement? m) => m == null ? "-"
+                    : m.StdDevNanoseconds < 0 ? Micro(m.NanosecondsPerCall) : Micro(m.NanosecondsPerCall) + " ± " + Micro(m.StdDevNanoseconds);
                 string Rate(Measurement? m) => m == null ? "-" : (macs / m.NanosecondsPerCall).ToString("F2", inv);
                 var f = Get("Float32");
                 var i = Get("Int8");

@@ -104,8 +104,11 @@ namespace Gen.Benchmarks
             }
 
             long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+            double mean = 0, squares = 0;
+            foreach (double t in perCall) mean += t / Samples;
+            foreach (double t in perCall) squares += (t - mean) * (t - mean);
             Array.Sort(perCall);
-            return new Measurement(shape, kernel, perCall[Samples / 2], (double)allocated / (calls * Samples));
+            return new Measurement(shape, kernel, perCall[Samples / 2], (double)allocated / (calls * Samples), Math.Sqrt(squares / (Samples - 1)));
         }
     }
 }
