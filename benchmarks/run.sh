@@ -105,7 +105,9 @@ Softmax, GELU or the residual adds.
   on random images, a correlation of at least 0.9 between the image-to-image variation of the INT8 and float32 logits.
 - The speed-up of the matrix products is bounded by the INT8 / FP32 peak ratio reachable from C# on this core
   (the peak probes above: about 2); the rest of a transformer (LayerNorm, Softmax, GELU, requantization, residual
-  adds) is integer arithmetic against float SIMD and can be slower or faster.
+  adds) is integer arithmetic against float SIMD and can be slower or faster. Where the speed-up exceeds that ratio,
+  the float model runs further below its peak than the INT8 model below its own (compare each GMAC/s with the
+  probes): the whole model counts, with its small matrices and everything between them.
 
 - Machine: $machine; load average at start: $load_start, at end: $load_end (a shared machine: other jobs may run)
 - .NET SDK $sdk; runtimes installed: $runtimes
