@@ -40,4 +40,37 @@ namespace Gen.Benchmarks
     [ModelInput(3072, Scale = 0.02f, ZeroPoint = 3)]
     [Dense("fc", 768, OutputScale = 0.05f, OutputZeroPoint = -2)]
     public static partial class Dense3072x768 { }
+
+    // The vision transformers. Every scale and zero point comes from the calibration file beside the weights
+    // (<weights stem>.calibration.txt, written by gen-calibrate transformer), which the generator reads by itself.
+
+    /// <summary>
+    /// The MNIST vision transformer of samples/MnistVit (trained weights, 28 x 28 x 1, 7 x 7 patches = 16 tokens,
+    /// width 64, 2 encoder layers of 4 heads and feed-forward 128, 10 classes).
+    /// </summary>
+    [QuantizedModel("samples/MnistVit/Data/mnist_vit.safetensors")]
+    [ModelInput(784)]
+    [PatchEmbedding("embed", 28, 28, 7, 64)]
+    [EncoderLayer("blocks.0", Heads = 4, FeedForward = 128)]
+    [EncoderLayer("blocks.1", Heads = 4, FeedForward = 128)]
+    [LayerNorm("norm")]
+    [MeanPool]
+    [Dense("head", 10)]
+    public static partial class MnistVit { }
+
+    /// <summary>
+    /// A larger random vision transformer (GenerateTransformer.targets): 32 x 32 x 3, 4 x 4 patches = 64 tokens,
+    /// width 256, 4 encoder layers of 4 heads and feed-forward 1024, 10 outputs.
+    /// </summary>
+    [QuantizedModel("Weights/vit256.safetensors")]
+    [ModelInput(3072)]
+    [PatchEmbedding("embed", 32, 32, 4, 256, Channels = 3)]
+    [EncoderLayer("blocks.0", Heads = 4, FeedForward = 1024)]
+    [EncoderLayer("blocks.1", Heads = 4, FeedForward = 1024)]
+    [EncoderLayer("blocks.2", Heads = 4, FeedForward = 1024)]
+    [EncoderLayer("blocks.3", Heads = 4, FeedForward = 1024)]
+    [LayerNorm("norm")]
+    [MeanPool]
+    [Dense("head", 10)]
+    public static partial class Vit256 { }
 }

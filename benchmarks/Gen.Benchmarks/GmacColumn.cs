@@ -6,7 +6,8 @@ using BenchmarkDotNet.Running;
 
 namespace Gen.Benchmarks
 {
-    /// <summary>Billions of multiply-accumulates per second: M * K * N (or [MacsPerCall]) over the mean time per call.</summary>
+    /// <summary>Billions of multiply-accumulates per second: M * K * N (a transformer: the MACs of its matrix products, or
+    /// [MacsPerCall]) over the mean time per call.</summary>
     public sealed class GmacColumn : IColumn
     {
         public string Id => "GMAC/s";
@@ -24,6 +25,10 @@ namespace Gen.Benchmarks
             foreach (var parameter in benchmarkCase.Parameters.Items)
             {
                 if (parameter.Name == nameof(GemmBenchmarks.Shape) && parameter.Value is string shape) return GemmShape.Parse(shape).Macs;
+                if (parameter.Name == nameof(TransformerBenchmarks.Model) && parameter.Value is string model)
+                {
+                    return TransformerCase.MacsOf(TransformerCase.ShapeOf(model));
+                }
             }
 
             return benchmarkCase.Descriptor.WorkloadMethod.GetCustomAttribute<MacsPerCallAttribute>()?.Macs ?? 0;

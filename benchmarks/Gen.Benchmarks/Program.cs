@@ -16,8 +16,10 @@ namespace Gen.Benchmarks
     ///   dotnet run -c Release -- --stopwatch [--quick]        the simple Stopwatch harness (what the NativeAOT binary runs)
     ///   dotnet run -c Release -- --check                      correctness checks only
     ///   dotnet run -c Release -- --nativeaot --filter '*'     the suite under BenchmarkDotNet's NativeAOT toolchain (ILCompiler 9)
+    ///   dotnet run -c Release -- --transformer                the transformer benchmarks only (BenchmarkDotNet, or with --stopwatch)
     /// Other arguments go to BenchmarkDotNet's switcher (e.g. --filter '*Gemm*', --runtimes nativeaot9.0).
-    /// --summary-out FILE also writes the compact Markdown table (RESULTS.md's format) to FILE.
+    /// --summary-out FILE also writes the compact Markdown table of the dense layers and probes (RESULTS.md's format) to
+    /// FILE; --transformer-out FILE the transformer table and its self-check.
     /// </summary>
     public static class Program
     {
@@ -28,39 +30,69 @@ namespace Gen.Benchmarks
         {
             var rest = new List<string>(args);
             string? summaryOut = TakeOption(rest, "--summary-out");
+            string? transformerOut = TakeOption(rest, "--transformer-out");
             if (rest.Remove("--quick")) Environment.SetEnvironmentVariable("GEN_BENCH_QUICK", "1");
             bool check = rest.Remove("--check");
+            bool transformerOnly = rest.Remove("--transformer");
             // The native binary has no JIT for BenchmarkDotNet to drive: it always runs the Stopwatch harness.
             bool stopwatch = rest.Remove("--stopwatch") || IsNativeAot;
             var shapes = Quick ? GemmShape.Quick : GemmShape.All;
+            var models = TransformerBenchmarks.Models.ToList();
 
             if (check || stopwatch)
             {
                 Console.WriteLine(Describe());
-                if (!SelfCheck.Run(shapes))
+                if (!transformerOnly && !SelfCheck.Run(shapes))
                 {
                     Console.Error.WriteLine("Self-check failed.");
                     return 1;
                 }
 
+                Console.WriteLine("Transformers (generated INT8 against FloatTransformer):");
+                if (!TransformerCheck.Run(models))
+                {
+                    Console.Error.WriteLine("Transformer self-check failed.");
+                    return 1;
+                }
+
                 if (check) return 0;
-                var (gemm, probes) = StopwatchHarness.Run(shapes);
-                string table = ResultsTable.Format(gemm, probes);
+                if (!transformerOnly)
+                {
+                    var (gemm, probes) = StopwatchHarness.Run(shapes);
+                    string table = ResultsTable.Format(gemm, probes);
+                    Console.WriteLine();
+                    Console.WriteLine(table);
+                    if (summaryOut != null) File.WriteAllText(summaryOut, table);
+                }
+
+                string transformerTable = ResultsTable.FormatTransformers(StopwatchHarness.RunTransformers(models), TransformerCheck.Lines);
                 Console.WriteLine();
-                Console.WriteLine(table);
-                if (summaryOut != null) File.WriteAllText(summaryOut, table);
+                Console.WriteLine(transformerTable);
+                if (transformerOut != null) File.WriteAllText(transformerOut, transformerTable);
                 return 0;
             }
 
-            if (Quick && !rest.Any(a => a.StartsWith("--filter", StringComparison.Ordinal) || a == "-f"))
+            bool hasFilter = rest.Any(a => a.StartsWith("--filter", StringComparison.Ordinal) || a == "-f");
+            if (transformerOnly && !hasFilter) rest.AddRange(new[] { "--filter", "*" + nameof(TransformerBenchmarks) + "*" });
+            else if (Quick && !hasFilter) rest.AddRange(new[] { "--filter", "*" });
+
+            // The transformer benchmarks check their models in their own processes too (GlobalSetup); checking here
+            // first prints the result once and stops before BenchmarkDotNet builds anything.
+            if (transformerOnly || rest.Any(a => a == "*" || a.Contains("Transformer", StringComparison.OrdinalIgnoreCase)))
             {
-                rest.AddRange(new[] { "--filter", "*" });
+                Console.WriteLine("Transformers (generated INT8 against FloatTransformer):");
+                if (!TransformerCheck.Run(models))
+                {
+                    Console.Error.WriteLine("Transformer self-check failed.");
+                    return 1;
+                }
             }
 
             bool nativeAot = rest.Remove("--nativeaot");
             var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest.ToArray(), new SuiteConfig(nativeAot));
             var gemmResults = new List<Measurement>();
             var probeResults = new List<Measurement>();
+            var transformerResults = new List<Measurement>();
             foreach (var summary in summaries)
             {
                 foreach (var report in summary.Reports)
@@ -70,6 +102,13 @@ namespace Gen.Benchmarks
                     string method = benchmark.Descriptor.WorkloadMethod.Name;
                     double bytes = report.GcStats.GetBytesAllocatedPerOperation(benchmark) ?? -1;
                     var shape = benchmark.Parameters.Items.FirstOrDefault(p => p.Name == nameof(GemmBenchmarks.Shape))?.Value as string;
+                    var model = benchmark.Parameters.Items.FirstOrDefault(p => p.Name == nameof(TransformerBenchmarks.Model))?.Value as string;
+                    if (model != null)
+                    {
+                        transformerResults.Add(new Measurement(model, method, report.ResultStatistics.Mean, bytes, report.ResultStatistics.StandardDeviation));
+                        continue;
+                    }
+
                     var measurement = new Measurement(shape ?? "-", method, report.ResultStatistics.Mean, bytes);
                     (shape == null ? probeResults : gemmResults).Add(measurement);
                 }
@@ -82,6 +121,15 @@ namespace Gen.Benchmarks
                 Console.WriteLine("Summary (mean time per call):");
                 Console.WriteLine(table);
                 if (summaryOut != null) File.WriteAllText(summaryOut, table);
+            }
+
+            if (transformerResults.Count > 0)
+            {
+                string table = ResultsTable.FormatTransformers(transformerResults, TransformerCheck.Lines);
+                Console.WriteLine();
+                Console.WriteLine("Transformers (mean time per image):");
+                Console.WriteLine(table);
+                if (transformerOut != null) File.WriteAllText(transformerOut, table);
             }
 
             return 0;

@@ -6,8 +6,9 @@ using System.Text;
 
 namespace Gen.Benchmarks
 {
-    /// <summary>One measured kernel: nanoseconds per call and bytes allocated per call (-1 when not measured).</summary>
-    public sealed record Measurement(string Shape, string Kernel, double NanosecondsPerCall, double BytesPerCall);
+    /// <summary>One measured kernel: nanoseconds per call, bytes allocated per call (-1 when not measured) and the
+    /// standard deviation of the per-call time over the measured iterations or samples (-1 when not kept).</summary>
+    public sealed record Measurement(string Shape, string Kernel, double NanosecondsPerCall, double BytesPerCall, double StdDevNanoseconds = -1);
 
     /// <summary>The compact Markdown tables RESULTS.md shows, built from either harness's measurements.</summary>
     public static class ResultsTable
@@ -60,6 +61,43 @@ namespace Gen.Benchmarks
                     string name = p.Kernel == "Int8Peak" ? "INT8 vpmaddubsw + vpmaddwd + vpaddd (64 MACs per vpmaddubsw)" : "FP32 Vector512 FMA (16 MACs per FMA)";
                     text.Append(inv, $"| {name} | {Micro(p.NanosecondsPerCall)} | {macs / p.NanosecondsPerCall:F1} |").AppendLine();
                 }
+            }
+
+            return text.ToString();
+        }
+
+        /// <summary>The transformer table: per model, the float32 and generated times (± their standard deviation over
+        /// the iterations or samples), the speed-up and the GMAC/s.</summary>
+        public static string FormatTransformers(IReadOnlyList<Measurement> results, IEnumerable<string> checks)
+        {
+            var text = new StringBuilder();
+            var inv = CultureInfo.InvariantCulture;
+            text.AppendLine("| Model | MMAC per image | Float32 µs | Int8 µs | Int8 + QuantizeInput µs | Speed-up Int8 vs Float32 | Float32 GMAC/s | Int8 GMAC/s | Int8 alloc |");
+            text.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+            foreach (string model in TransformerCase.All.Where(name => results.Any(m => m.Shape == name)))
+            {
+                long macs = TransformerCase.MacsOf(TransformerCase.ShapeOf(model));
+                Measurement? Get(string kernel) => results.FirstOrDefault(x => x.Shape == model && x.Kernel == kernel);
+                string Time(Measurement? m) => m == null ? "-"
+                    : m.StdDevNanoseconds < 0 ? Micro(m.NanosecondsPerCall) : Micro(m.NanosecondsPerCall) + " ± " + Micro(m.StdDevNanoseconds);
+                string Rate(Measurement? m) => m == null ? "-" : (macs / m.NanosecondsPerCall).ToString("F2", inv);
+                var f = Get("Float32");
+                var i = Get("Int8");
+                var iq = Get("Int8WithQuantize");
+                text.Append(inv, $"| {model} ({TransformerCase.Describe(model)}) | {macs / 1e6:F2} | {Time(f)} | {Time(i)} | {Time(iq)} | ");
+                text.Append(f != null && i != null ? string.Format(inv, "{0:F2}x", f.NanosecondsPerCall / i.NanosecondsPerCall) : "-");
+                text.Append(inv, $" | {Rate(f)} | {Rate(i)} | ");
+                text.Append(i == null || i.BytesPerCall < 0 ? "-" : string.Format(inv, "{0:0} B", i.BytesPerCall));
+                text.AppendLine(" |");
+            }
+
+            var lines = checks.ToList();
+            if (lines.Count > 0)
+            {
+                text.AppendLine();
+                text.AppendLine("Self-check before timing:");
+                text.AppendLine();
+                foreach (string line in lines) text.Append("- ").AppendLine(line);
             }
 
             return text.ToString();

@@ -7,13 +7,15 @@ namespace Gen.Benchmarks
     /// <summary>
     /// A self-contained timing loop for the same kernels, used where BenchmarkDotNet cannot run (the NativeAOT binary):
     /// per kernel, calls are grouped into samples of at least 20 ms, 3 warmup samples are discarded, and the median of
-    /// 15 samples is reported. Allocation is read from the GC's per-thread counter around the measured samples.
+    /// 15 samples is reported. Allocation is read from the GC's per-thread counter around the measured samples. Under
+    /// the JIT, each transformer kernel first runs for half a second, so that tiered compilation has finished.
     /// </summary>
     public static class StopwatchHarness
     {
         private const int WarmupSamples = 3;
         private const int Samples = 15;
         private static readonly double TargetSampleTicks = Stopwatch.Frequency * 0.020;
+        private static readonly double TransformerWarmupSeconds = Program.IsNativeAot ? 0 : 0.5;
 
         public static (List<Measurement> Gemm, List<Measurement> Probes) Run(IEnumerable<string> shapes)
         {
@@ -46,10 +48,36 @@ namespace Gen.Benchmarks
             return (gemm, probes);
         }
 
-        private static Measurement Measure(string shape, string kernel, Action call)
+        /// <summary>
+        /// Each transformer's float32 model, generated <c>Run</c> and <c>QuantizeInput</c> + <c>Run</c>, one image per
+        /// call, measured one after another in this process.
+        /// </summary>
+        public static List<Measurement> RunTransformers(IEnumerable<string> models)
         {
+            var results = new List<Measurement>();
+            foreach (string name in models)
+            {
+                var model = TransformerCase.Create(name);
+                results.Add(Measure(name, "Float32", model.RunFloat, TransformerWarmupSeconds));
+                results.Add(Measure(name, "Int8", model.RunInt8, TransformerWarmupSeconds));
+                results.Add(Measure(name, "Int8WithQuantize", model.RunInt8FromFloat, TransformerWarmupSeconds));
+                foreach (var m in results.GetRange(results.Count - 3, 3))
+                {
+                    Console.Error.WriteLine($"  {m.Shape,-10} {m.Kernel,-17} {m.NanosecondsPerCall / 1000.0,12:F3} us  {model.Macs / m.NanosecondsPerCall,8:F2} GMAC/s  {m.BytesPerCall:0} B");
+                }
+            }
+
+            return results;
+        }
+
+        private static Measurement Measure(string shape, string kernel, Action call, double warmupSeconds = 0)
+        {
+            // Under the JIT, the generated transformers' big methods reach optimized code only after a while (tiered
+            // compilation); run them for a while before calibrating. Nothing to wait for in the NativeAOT binary.
+            long warmupEnd = Stopwatch.GetTimestamp() + (long)(warmupSeconds * Stopwatch.Frequency);
+            do call(); while (Stopwatch.GetTimestamp() < warmupEnd);
+
             // Calibrate: calls per sample so that one sample takes at least 20 ms.
-            call();
             long calls = 1;
             while (true)
             {
@@ -76,8 +104,11 @@ namespace Gen.Benchmarks
             }
 
             long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+            double mean = 0, squares = 0;
+            foreach (double t in perCall) mean += t / Samples;
+            foreach (double t in perCall) squares += (t - mean) * (t - mean);
             Array.Sort(perCall);
-            return new Measurement(shape, kernel, perCall[Samples / 2], (double)allocated / (calls * Samples));
+            return new Measurement(shape, kernel, perCall[Samples / 2], (double)allocated / (calls * Samples), Math.Sqrt(squares / (Samples - 1)));
         }
     }
 }
