@@ -29,17 +29,19 @@ Requires PyTorch and NumPy (Debian: apt-get install python3-torch python3-numpy)
 """
 
 import argparse
-import gzip
-import json
 import math
 import os
-import struct
+import sys
 import time
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+# The digit reader and the safetensors writer are the MLP sample's (samples/Mnist/Training/train_mlp.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Mnist", "Training"))
+from train_mlp import load_data as load_flat_data, write_safetensors  # noqa: E402
 
 SEED = 1234
 SIDE = 28
@@ -144,16 +146,9 @@ class Vit(nn.Module):
 
 
 def load_data(data_dir):
-    with gzip.open(os.path.join(data_dir, "mnist-images.u8.gz"), "rb") as f:
-        images = np.frombuffer(f.read(), dtype=np.uint8)
-    with open(os.path.join(data_dir, "mnist-labels.u8"), "rb") as f:
-        labels = np.frombuffer(f.read(), dtype=np.uint8)
-    images = images.reshape(-1, SIDE, SIDE)
-    if images.shape[0] != labels.shape[0]:
-        raise SystemExit("image count %d != label count %d" % (images.shape[0], labels.shape[0]))
-    x = torch.from_numpy(images.astype(np.float32) / np.float32(255.0))
-    y = torch.from_numpy(labels.astype(np.int64))
-    return x, y
+    """The digits as [N, 28, 28] floats in [0, 1] and their labels (the MLP script's reader, reshaped)."""
+    x, y = load_flat_data(data_dir)
+    return x.reshape(-1, SIDE, SIDE), y
 
 
 def shift_batch(x, generator):
@@ -165,26 +160,6 @@ def shift_batch(x, generator):
         r, c = offsets[i, 0].item(), offsets[i, 1].item()
         out[i] = padded[i, r:r + SIDE, c:c + SIDE]
     return out
-
-
-def write_safetensors(path, tensors):
-    """Minimal safetensors writer: u64 LE header size, JSON header, raw little-endian data."""
-    header = {}
-    blobs = []
-    offset = 0
-    for name, t in tensors:
-        a = np.ascontiguousarray(t.detach().cpu().numpy().astype("<f4"))
-        raw = a.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * ((8 - (8 + len(text)) % 8) % 8)  # data section starts 8-byte aligned
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
 
 
 def correct(model, x, y):

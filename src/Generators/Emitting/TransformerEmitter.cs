@@ -204,8 +204,8 @@ namespace Gen.Generators.Emitting
             w.Line();
         }
 
-        private static int TransformerScratch(TransformerPlan t) =>
-            t.Tokens * (6 * t.Width + (t.Layers.Length == 0 ? 0 : t.Layers.Max(l => l.FeedForward)) + t.PatchValues);
+        private static int TransformerScratch(TransformerPlan t) => Planning.TransformerPlanner.ScratchBytes(t.Tokens, t.Width,
+            t.Layers.Length == 0 ? 0 : t.Layers.Max(l => l.FeedForward), t.PatchValues);
 
         private static void EmitPatchify(CodeWriter w, TransformerPlan t)
         {

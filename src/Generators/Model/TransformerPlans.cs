@@ -40,7 +40,6 @@ namespace Gen.Generators.Model
         int ContextMultiplier,
         int ContextRightShift,
         int ContextZeroPoint,
-        float ContextScale,
         DenseLayerPlan Output,
         AddPlan AttentionResidual,
         LayerNormEmitPlan Norm2,

@@ -1,6 +1,4 @@
 using System;
-using System.Collections.Generic;
-using System.Globalization;
 using System.Threading;
 using Gen.Generators.Model;
 using Gen.Runtime;

@@ -163,11 +163,9 @@ namespace Gen.Generators.Planning
                 }
             }
 
-            long worst = 0;
             for (int n = 0; n < layer.Outputs; n++)
             {
                 long bound = dense.AccumulatorBound(n);
-                worst = Math.Max(worst, bound);
                 if (bound > int.MaxValue)
                 {
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.AccumulatorOverflow, layer.Location, layer.Name,
@@ -177,15 +175,17 @@ namespace Gen.Generators.Planning
             }
 
             if (diagnostics.Count > before) return null;
-            return Pack(dense, layer.Activation, preQuantized, worst, facts);
+            return Pack(dense, layer.Activation, preQuantized, facts);
         }
 
         /// <summary>
         /// A quantized layer in the kernels' layout: the route its weights allow, the packed panels, the folded bias and
         /// the per-channel requantization constants, plus the unsigned copy the AVX-VNNI kernels read.
         /// </summary>
-        internal static DenseLayerPlan Pack(QuantizedDense dense, int activation, bool preQuantized, long worst, CompilationFacts facts)
+        internal static DenseLayerPlan Pack(QuantizedDense dense, int activation, bool preQuantized, CompilationFacts facts)
         {
+            long worst = 0;
+            for (int n = 0; n < dense.OutputSize; n++) worst = Math.Max(worst, dense.AccumulatorBound(n));
             int inputSize = dense.InputSize;
             var input = dense.Input;
             var output = dense.Output;

@@ -53,7 +53,7 @@ namespace Gen.Generators.Planning
 
             if (diagnostics.Count > 0) return Failed();
 
-            var parameters = ParameterResolver.ResolveNamed(spec, file.SourcePath, calibrations, Requests(spec, shape), diagnostics);
+            var parameters = ParameterResolver.ResolveNamed(spec, file.SourcePath, calibrations, Requests(spec), diagnostics);
             if (parameters is null) return Failed();
 
             QuantizedTransformer model;
@@ -89,16 +89,18 @@ namespace Gen.Generators.Planning
         }
 
         /// <summary>Stack bytes Run needs for one image: six token buffers of the width, the widest feed-forward hidden, the patches.</summary>
-        internal static int ScratchBytes(TransformerShape shape)
+        internal static int ScratchBytes(TransformerShape shape) =>
+            ScratchBytes(shape.Tokens, shape.Width, shape.Layers.Count == 0 ? 0 : shape.Layers.Max(l => l.FeedForward), shape.PatchValues);
+
+        /// <summary>The same from the numbers: <c>tokens (6 width + hidden + patch values)</c>, saturated at int.MaxValue.</summary>
+        internal static int ScratchBytes(long tokens, long width, long hidden, long patchValues)
         {
-            long tokens = shape.Tokens;
-            long hidden = shape.Layers.Count == 0 ? 0 : shape.Layers.Max(l => (long)l.FeedForward);
-            long bytes = tokens * (6L * shape.Width + hidden + shape.PatchValues);
+            long bytes = tokens * (6 * width + hidden + patchValues);
             return bytes > int.MaxValue ? int.MaxValue : (int)bytes;
         }
 
         /// <summary>Every activation with what the attributes say about it and where a missing value is reported.</summary>
-        private static List<QuantizationSpec> Requests(ModelSpec spec, TransformerShape shape)
+        private static List<QuantizationSpec> Requests(ModelSpec spec)
         {
             var t = spec.Transformer!;
             var overrides = t.Overrides.ToDictionary(o => o.Name, StringComparer.Ordinal);
@@ -113,12 +115,9 @@ namespace Gen.Generators.Planning
             Add(TransformerNames.Input, spec.Input!.Scale, spec.Input.ZeroPoint, spec.Input.Location);
             Add(TransformerNames.PatchOutput(e.Name), null, null, e.Location);
             Add(TransformerNames.EmbeddingOutput(e.Name), e.OutputScale, e.OutputZeroPoint, e.Location);
-            var covered = new HashSet<string>(requests.Select(r => r.Name), StringComparer.Ordinal);
             foreach (var layer in t.Layers)
             {
-                var one = new TransformerShape(shape.ImageHeight, shape.ImageWidth, shape.Channels, shape.PatchSize, shape.Width, e.Name,
-                    new[] { new EncoderLayerShape(layer.Prefix, layer.Heads, layer.FeedForward) }, "", new HeadLayerShape[0]);
-                foreach (string name in TransformerNames.Activations(one).Skip(3).Take(12)) Add(name, null, null, layer.Location);
+                foreach (string name in TransformerNames.LayerActivations(layer.Prefix)) Add(name, null, null, layer.Location);
             }
 
             Add(t.FinalNorm!.Name, t.FinalNorm.Scale, t.FinalNorm.ZeroPoint, t.FinalNorm.Location);
@@ -146,19 +145,14 @@ namespace Gen.Generators.Planning
         private static TransformerPlan Build(QuantizedTransformer model, ModelSpec spec, CompilationFacts facts)
         {
             var shape = model.Shape;
-            DenseLayerPlan Dense(QuantizedDense d, int activation = 0)
-            {
-                long worst = 0;
-                for (int n = 0; n < d.OutputSize; n++) worst = Math.Max(worst, d.AccumulatorBound(n));
-                return ModelPlanner.Pack(d, activation, false, worst, facts);
-            }
+            DenseLayerPlan Dense(QuantizedDense d, int activation = 0) => ModelPlanner.Pack(d, activation, false, facts);
 
             var layers = model.Layers.Select(l => new EncoderLayerPlan(
                 l.Shape.Prefix, l.Shape.Heads, l.HeadSize, l.Shape.FeedForward,
                 LayerNormEmitPlan.From(TransformerNames.Norm1(l.Shape.Prefix), l.Norm1),
                 Dense(l.Query), Dense(l.Key), Dense(l.Value),
                 SoftmaxEmitPlan.From(l.Softmax),
-                l.ContextMultiplier, -l.ContextShift, l.Context.ZeroPoint, l.Context.Scale,
+                l.ContextMultiplier, -l.ContextShift, l.Context.ZeroPoint,
                 Dense(l.Output), AddPlan.From(l.AttentionResidual),
                 LayerNormEmitPlan.From(TransformerNames.Norm2(l.Shape.Prefix), l.Norm2),
                 Dense(l.Fc1), new EquatableArray<sbyte>(GeluTable(l.Gelu)), l.Gelu.Describe(),

@@ -120,7 +120,7 @@ namespace Gen.Runtime.Interpreter
         /// <summary>
         /// Token t's values: the patch at grid (t / columns, t % columns), ordered (channel, row, column) within it.
         /// </summary>
-        public static sbyte[] Patchify(ReadOnlySpan<sbyte> image, TransformerShape shape)
+        private static sbyte[] Patchify(ReadOnlySpan<sbyte> image, TransformerShape shape)
         {
             int p = shape.PatchSize, columns = shape.ImageWidth / p;
             var patches = new sbyte[shape.Tokens * shape.PatchValues];

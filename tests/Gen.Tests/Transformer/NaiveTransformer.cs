@@ -1,17 +1,33 @@
 using System;
 using System.Collections.Generic;
 using Gen.Runtime;
+using Gen.Tests.Nonlinear;
 
 namespace Gen.Tests.Transformer
 {
     /// <summary>
-    /// An independent oracle for <c>FloatTransformer</c>: the vision transformer written as directly as the formulas
-    /// read, in double precision, from the float arrays a test generated (not from the weights file), with its own erf.
+    /// An independent oracle for <c>FloatTransformer</c> and for the integer model's meaning: the vision transformer
+    /// written as directly as the formulas read, in double precision, from the float arrays a test generated (not from
+    /// the weights file), with the tests' own erf. <paramref name="trace"/>, when given, sees every activation of
+    /// <see cref="TransformerNames.Activations"/> as [tokens, features], row-major.
     /// </summary>
     internal static class NaiveTransformer
     {
-        public static double[] Run(TransformerShape shape, IReadOnlyDictionary<string, float[]> tensors, float[] image)
+        public static double[] Run(TransformerShape shape, IReadOnlyDictionary<string, float[]> tensors, float[] image,
+            Action<string, double[]>? trace = null) => Run(shape, tensors, Array.ConvertAll(image, v => (double)v), trace);
+
+        public static double[] Run(TransformerShape shape, IReadOnlyDictionary<string, float[]> tensors, double[] image,
+            Action<string, double[]>? trace = null)
         {
+            void Trace(string name, double[,] values)
+            {
+                if (trace is null) return;
+                var flat = new double[values.Length];
+                Buffer.BlockCopy(values, 0, flat, 0, flat.Length * sizeof(double));
+                trace(name, flat);
+            }
+
+            trace?.Invoke(TransformerNames.Input, image);
             int side = shape.PatchSize, columns = shape.ImageWidth / side, t = shape.Tokens, w = shape.Width;
             var weight = Get(tensors, shape.Embedding + ".weight");
             var bias = Get(tensors, shape.Embedding + ".bias");
@@ -19,6 +35,7 @@ namespace Gen.Tests.Transformer
 
             // Token (gr, gc) feature (c, r, k) = image[c][gr * p + r][gc * p + k], projected by a Conv2d weight.
             var x = new double[t, w];
+            var patches = new double[t, w];
             for (int token = 0; token < t; token++)
             {
                 int gr = token / columns, gc = token % columns;
@@ -37,17 +54,25 @@ namespace Gen.Tests.Transformer
                         }
                     }
 
+                    patches[token, o] = sum;
                     x[token, o] = sum + position[token * w + o];
                 }
             }
+
+            Trace(TransformerNames.PatchOutput(shape.Embedding), patches);
+            Trace(TransformerNames.EmbeddingOutput(shape.Embedding), x);
 
             foreach (var layer in shape.Layers)
             {
                 string p = layer.Prefix;
                 var n1 = LayerNorm(x, tensors, p + ".norm1");
+                Trace(TransformerNames.Norm1(p), n1);
                 var q = Linear(n1, tensors, p + ".attn.q");
                 var k = Linear(n1, tensors, p + ".attn.k");
                 var v = Linear(n1, tensors, p + ".attn.v");
+                Trace(TransformerNames.Query(p), q);
+                Trace(TransformerNames.Key(p), k);
+                Trace(TransformerNames.Value(p), v);
                 int hs = w / layer.Heads;
                 var context = new double[t, w];
                 for (int h = 0; h < layer.Heads; h++)
@@ -74,23 +99,36 @@ namespace Gen.Tests.Transformer
                     }
                 }
 
-                x = Add(x, Linear(context, tensors, p + ".attn.out"));
-                var hidden = Linear(LayerNorm(x, tensors, p + ".norm2"), tensors, p + ".ffn.fc1");
+                Trace(TransformerNames.Context(p), context);
+                var attended = Linear(context, tensors, p + ".attn.out");
+                Trace(TransformerNames.AttentionOutput(p), attended);
+                x = Add(x, attended);
+                Trace(TransformerNames.AttentionResidual(p), x);
+                var n2 = LayerNorm(x, tensors, p + ".norm2");
+                Trace(TransformerNames.Norm2(p), n2);
+                var hidden = Linear(n2, tensors, p + ".ffn.fc1");
+                Trace(TransformerNames.Fc1(p), hidden);
                 for (int i = 0; i < hidden.GetLength(0); i++)
                 {
-                    for (int j = 0; j < hidden.GetLength(1); j++) hidden[i, j] = 0.5 * hidden[i, j] * (1 + Erf(hidden[i, j] / Math.Sqrt(2)));
+                    for (int j = 0; j < hidden.GetLength(1); j++) hidden[i, j] = NonlinearReference.Gelu(hidden[i, j]);
                 }
 
-                x = Add(x, Linear(hidden, tensors, p + ".ffn.fc2"));
+                Trace(TransformerNames.Gelu(p), hidden);
+                var fed = Linear(hidden, tensors, p + ".ffn.fc2");
+                Trace(TransformerNames.Fc2(p), fed);
+                x = Add(x, fed);
+                Trace(TransformerNames.FeedForwardResidual(p), x);
             }
 
             var normed = LayerNorm(x, tensors, shape.FinalNorm);
+            Trace(shape.FinalNorm, normed);
             var pooled = new double[1, w];
             for (int o = 0; o < w; o++)
             {
                 for (int i = 0; i < t; i++) pooled[0, o] += normed[i, o] / t;
             }
 
+            Trace(TransformerNames.Pool, pooled);
             foreach (var dense in shape.Head)
             {
                 pooled = Linear(pooled, tensors, dense.Name);
@@ -99,27 +137,13 @@ namespace Gen.Tests.Transformer
                     if (dense.Activation == FusedActivation.Relu) pooled[0, o] = Math.Max(0, pooled[0, o]);
                     if (dense.Activation == FusedActivation.Relu6) pooled[0, o] = Math.Min(6, Math.Max(0, pooled[0, o]));
                 }
+
+                Trace(dense.Name, pooled);
             }
 
             var result = new double[pooled.GetLength(1)];
             for (int o = 0; o < result.Length; o++) result[o] = pooled[0, o];
             return result;
-        }
-
-        /// <summary>erf by its Taylor series (double, error below 1e-9 for |x| &lt;= 4; beyond, erf = +-1 within 2e-8).</summary>
-        public static double Erf(double x)
-        {
-            if (Math.Abs(x) > 4) return Math.Sign(x);
-            double term = x, sum = x;
-            for (int n = 1; n < 200; n++)
-            {
-                term *= -x * x / n;
-                double next = term / (2 * n + 1);
-                sum += next;
-                if (Math.Abs(next) < 1e-17) break;
-            }
-
-            return 2 / Math.Sqrt(Math.PI) * sum;
         }
 
         private static float[] Get(IReadOnlyDictionary<string, float[]> tensors, string name) =>

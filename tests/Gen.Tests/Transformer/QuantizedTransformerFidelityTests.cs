@@ -36,7 +36,7 @@ namespace Gen.Tests.Transformer
                 for (int i = 0; i < q.Length; i++) q[i] = (sbyte)rng.Next(-128, 128);
                 var real = q.Select(v => (double)input.Scale * (v - input.ZeroPoint)).ToArray();
                 var floats = new Dictionary<string, double[]>();
-                RandomTransformer.FloatForward(model.Shape, tensors, real, (name, values) => floats[name] = values);
+                NaiveTransformer.Run(model.Shape, tensors, real, (name, values) => floats[name] = values);
                 model.Reference.Run(q, new sbyte[model.Shape.OutputSize], (name, values, quantization) =>
                 {
                     var expected = floats[name];

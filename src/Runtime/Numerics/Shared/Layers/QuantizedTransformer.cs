@@ -215,23 +215,6 @@ namespace Gen.Runtime
         /// <summary>Quantization of the output.</summary>
         public QuantizationParameters Output => Head.Count == 0 ? Pool : Head[Head.Count - 1].Output;
 
-        /// <summary>Every dense layer in the order the model runs them.</summary>
-        public IEnumerable<QuantizedDense> DenseLayers()
-        {
-            yield return Patch;
-            foreach (var layer in Layers)
-            {
-                yield return layer.Query;
-                yield return layer.Key;
-                yield return layer.Value;
-                yield return layer.Output;
-                yield return layer.Fc1;
-                yield return layer.Fc2;
-            }
-
-            foreach (var dense in Head) yield return dense;
-        }
-
         /// <summary>
         /// Quantizes a transformer: weights symmetric INT8 per output channel (or per tensor), biases INT32, and every
         /// fixed-point constant derived from <paramref name="parameters"/>, which gives the quantization of each

@@ -261,6 +261,13 @@ namespace Gen.Runtime
         /// <summary>The mean of the tokens after the final LayerNorm.</summary>
         public const string Pool = "pool";
 
+        /// <summary>The twelve activations of the encoder layer <paramref name="prefix"/>, in the order it computes them.</summary>
+        public static IReadOnlyList<string> LayerActivations(string prefix) => new[]
+        {
+            Norm1(prefix), Query(prefix), Key(prefix), Value(prefix), Context(prefix), AttentionOutput(prefix), AttentionResidual(prefix),
+            Norm2(prefix), Fc1(prefix), Gelu(prefix), Fc2(prefix), FeedForwardResidual(prefix),
+        };
+
         /// <summary>
         /// Every activation in the order the model computes it. A Linear's or LayerNorm's output is named by its
         /// prefix (e.g. <c>blocks.0.attn.q</c>, <c>blocks.0.norm1</c>, <c>norm</c>, <c>head</c>).
@@ -268,15 +275,7 @@ namespace Gen.Runtime
         public static IReadOnlyList<string> Activations(TransformerShape shape)
         {
             var names = new List<string> { Input, PatchOutput(shape.Embedding), EmbeddingOutput(shape.Embedding) };
-            foreach (var layer in shape.Layers)
-            {
-                string p = layer.Prefix;
-                names.AddRange(new[]
-                {
-                    Norm1(p), Query(p), Key(p), Value(p), Context(p), AttentionOutput(p), AttentionResidual(p),
-                    Norm2(p), Fc1(p), Gelu(p), Fc2(p), FeedForwardResidual(p),
-                });
-            }
+            foreach (var layer in shape.Layers) names.AddRange(LayerActivations(layer.Prefix));
 
             names.Add(shape.FinalNorm);
             names.Add(Pool);
