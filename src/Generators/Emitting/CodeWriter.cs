@@ -1,13 +1,19 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace Gen.Generators.Emitting
 {
     /// <summary>A small indenting writer for emitted C#; numbers are always formatted with the invariant culture.</summary>
     internal sealed class CodeWriter
     {
+        private static readonly Regex MethodHeader = new Regex(@"^(?:public|private|internal)(?: unsafe)? static [^=(]+ (\w+)\(", RegexOptions.CultureInvariant);
         private readonly StringBuilder _text = new StringBuilder();
+        private readonly Dictionary<string, long> _stackBytes = new Dictionary<string, long>(StringComparer.Ordinal);
+        private string _method = "";
         private int _indent;
 
         public CodeWriter Line(string line = "")
@@ -19,6 +25,8 @@ namespace Gen.Generators.Emitting
 
         public CodeWriter Open(string line)
         {
+            var header = MethodHeader.Match(line);
+            if (header.Success) _method = header.Groups[1].Value;
             if (line.Length > 0) Line(line);
             Line("{");
             _indent++;
@@ -32,6 +40,28 @@ namespace Gen.Generators.Emitting
         }
 
         public override string ToString() => _text.ToString();
+
+        /// <summary>
+        /// <c>stackalloc type[count]</c>, with its bytes counted against the method being written, so that the model can
+        /// state how much stack it needs (<see cref="StackBound"/>).
+        /// </summary>
+        public string StackAlloc(string type, long count)
+        {
+            long size = type switch { "sbyte" or "byte" => 1, "short" or "ushort" => 2, "int" or "uint" => 4, "long" or "ulong" => 8, _ => throw new ArgumentException(type) };
+            _stackBytes.TryGetValue(_method, out long bytes);
+            _stackBytes[_method] = bytes + size * count;
+            return $"stackalloc {type}[{Int(count)}]";
+        }
+
+        /// <summary>
+        /// An upper bound on the stack buffers live at once below <paramref name="entry"/>: its own plus the two largest of
+        /// any other method (the generated call chains are at most three deep: entry, step or layer, kernel).
+        /// </summary>
+        public long StackBound(string entry)
+        {
+            _stackBytes.TryGetValue(entry, out long own);
+            return own + _stackBytes.Where(m => m.Key != entry).Select(m => m.Value).OrderByDescending(b => b).Take(2).Sum();
+        }
 
         public static string Int(long value) => value.ToString(CultureInfo.InvariantCulture);
 

@@ -106,11 +106,11 @@ namespace Gen.Generators.Emitting
             int kpv = layer.VnniPaddedInputSize;
             w.Open($"private static void {name}(ReadOnlySpan<sbyte> input, Span<sbyte> output, int rows, int path)");
             w.Line($"// Up to {I(RowBlock)} rows of activations, {(wide ? "sign-extended to int16" : "made unsigned (x + 128)")} and zero-padded to {I(kp)} values.");
-            w.Line($"Span<{elem}> xs = stackalloc {elem}[{I(RowBlock * kp)}];");
+            w.Line($"Span<{elem}> xs = {w.StackAlloc(elem, RowBlock * kp)};");
             if (vnniBuffer)
             {
                 w.Line($"// The AVX-VNNI kernels read the activations unsigned, from a buffer of their own.");
-                w.Line($"Span<byte> xv = stackalloc byte[{I(RowBlock * kpv)}];");
+                w.Line($"Span<byte> xv = {w.StackAlloc("byte", RowBlock * kpv)};");
                 w.Line("ref byte xu = ref MemoryMarshal.GetReference(xv);");
             }
 
@@ -373,7 +373,7 @@ namespace Gen.Generators.Emitting
             w.Line($"ReadOnlySpan<int> bias = {name}Bias;");
             w.Line($"ReadOnlySpan<int> multiplier = {name}Multiplier;");
             w.Line($"ReadOnlySpan<int> rightShift = {name}RightShift;");
-            w.Line($"Span<int> sums = stackalloc int[16];");
+            w.Line($"Span<int> sums = {w.StackAlloc("int", 16)};");
             w.Open($"for (int panel = 0; panel < {I(layer.Panels)}; panel++)");
             w.Line($"ref sbyte wp = ref Unsafe.Add(ref w, panel * {I(panelBytes)});");
             var accs = Enumerable.Range(0, accumulators).Select(i => $"a{I(i)}").ToList();

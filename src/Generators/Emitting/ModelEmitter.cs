@@ -31,14 +31,16 @@ namespace Gen.Generators.Emitting
 
             OpenClass(w, plan, $"model generated from <c>{Xml(plan.WeightsFile)}</c>: {Xml(Topology(plan))}",
                 "uses integer arithmetic only and allocates nothing. Its scratch",
-                "activations live on the calling thread's stack, so every method is thread-safe and reentrant.");
+                "activations live on the calling thread's stack (or in a workspace the caller passes; see <c>WorkspaceSize</c>),",
+                "so every method is thread-safe and reentrant.");
 
             EmitConstants(w, plan, last);
-            EmitRun(w, layers, names, scratch);
+            long workspace = EmitRun(w, layers, names, scratch);
             for (int i = 0; i < layers.Length; i++) DenseKernelEmitter.Emit(w, layers[i], names[i], i);
             DenseKernelEmitter.EmitConversions(w, layers);
             EmitRequantize(w);
             EmitThrowHelpers(w);
+            RunApiEmitter.EmitStackBytes(w, workspace);
             for (int i = 0; i < layers.Length; i++) EmitLayerData(w, layers[i], names[i]);
 
             w.Close();
@@ -131,38 +133,29 @@ namespace Gen.Generators.Emitting
             w.Line();
         }
 
-        private static void EmitRun(CodeWriter w, DenseLayerPlan[] layers, string[] names, int scratch)
+        /// <summary>Path selection, the Run overloads and the loop over layers; returns the workspace size.</summary>
+        private static long EmitRun(CodeWriter w, DenseLayerPlan[] layers, string[] names, int scratch)
         {
             EmitPathSelection(w, layers[0].EmitVnni);
-            w.Line("/// <summary>Runs the model on one input row of <see cref=\"InputSize\"/> INT8 values.</summary>");
-            w.Line("/// <exception cref=\"ArgumentException\">A span has the wrong length.</exception>");
-            w.Open("public static void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output)");
-            w.Line("if (input.Length != InputSize) ThrowLength(nameof(input), input.Length, InputSize);");
-            w.Line("if (output.Length != OutputSize) ThrowLength(nameof(output), output.Length, OutputSize);");
-            w.Line("RunRows(input, output, 1, (int)ActivePath);");
-            w.Close();
-            w.Line();
-            w.Line("/// <summary>Runs the model on <paramref name=\"batchSize\"/> consecutive rows; blocks of rows share each weight load.</summary>");
-            w.Line("/// <exception cref=\"ArgumentException\">A span does not hold exactly <paramref name=\"batchSize\"/> rows.</exception>");
-            w.Open("public static void Run(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int batchSize)");
-            w.Line("if (batchSize < 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, \"The batch size must not be negative.\");");
-            w.Line("if (inputs.Length != (long)batchSize * InputSize) ThrowLength(nameof(inputs), inputs.Length, (long)batchSize * InputSize);");
-            w.Line("if (outputs.Length != (long)batchSize * OutputSize) ThrowLength(nameof(outputs), outputs.Length, (long)batchSize * OutputSize);");
-            w.Line("RunRows(inputs, outputs, batchSize, (int)ActivePath);");
-            w.Close();
-            w.Line();
-            int block = 4;
-            w.Line("/// <summary>Runs <paramref name=\"rows\"/> rows with the kernels of <paramref name=\"path\"/> (a <see cref=\"KernelPath\"/>; lengths already checked).</summary>");
-            w.Open("internal static void RunRows(ReadOnlySpan<sbyte> input, Span<sbyte> output, int rows, int path)");
+            const int block = 4;
+            // Activations between layers: one block of rows of the widest hidden layer, twice when a third layer needs a
+            // second buffer to read from while it writes.
+            int buffers = layers.Length == 1 ? 0 : layers.Length == 2 ? 1 : 2;
+            long bufferBytes = (long)block * scratch;
+            long workspace = buffers * bufferBytes;
+            RunApiEmitter.Emit(w, "row", workspace);
+
+            w.Line("/// <summary>Runs <paramref name=\"rows\"/> rows with the kernels of <paramref name=\"path\"/> (lengths and overlaps already checked), the activations in <paramref name=\"workspace\"/>.</summary>");
+            w.Open($"internal static void {RunApiEmitter.RunInWorkspace}(ReadOnlySpan<sbyte> input, Span<sbyte> output, int rows, Span<byte> workspace, int path)");
             if (layers.Length == 1)
             {
                 w.Line($"{names[0]}(input, output, rows, path);");
             }
             else
             {
-                w.Line($"// Activations between layers go through {(layers.Length > 2 ? "two stack buffers" : "a stack buffer")} of {CodeWriter.Int(block)} rows of the widest hidden layer.");
-                w.Line($"Span<sbyte> a = stackalloc sbyte[{CodeWriter.Int(block * scratch)}];");
-                if (layers.Length > 2) w.Line($"Span<sbyte> b = stackalloc sbyte[{CodeWriter.Int(block * scratch)}];");
+                w.Line($"// Activations between layers go through {(buffers == 2 ? "two buffers" : "a buffer")} of {CodeWriter.Int(block)} rows of the widest hidden layer ({CodeWriter.Int(bufferBytes)} bytes each).");
+                w.Line($"Span<sbyte> a = MemoryMarshal.Cast<byte, sbyte>(workspace.Slice(0, {CodeWriter.Int(bufferBytes)}));");
+                if (buffers == 2) w.Line($"Span<sbyte> b = MemoryMarshal.Cast<byte, sbyte>(workspace.Slice({CodeWriter.Int(bufferBytes)}, {CodeWriter.Int(bufferBytes)}));");
                 w.Open($"for (int row = 0; row < rows; row += {CodeWriter.Int(block)})");
                 w.Line($"int count = Math.Min({CodeWriter.Int(block)}, rows - row);");
                 string previous = "input";
@@ -184,6 +177,7 @@ namespace Gen.Generators.Emitting
 
             w.Close();
             w.Line();
+            return workspace;
         }
 
         /// <summary>
@@ -434,7 +428,8 @@ namespace Gen.Generators.Emitting
         }
 
         private static bool IsReserved(string name) =>
-            name == "Run" || name == "RunRow" || name == "Requantize" || name == "ThrowLength" || name == "ArgMax" ||
+            name.StartsWith("Run", System.StringComparison.Ordinal) || name == "Requantize" || name.StartsWith("Throw", System.StringComparison.Ordinal) || name == "ArgMax" ||
+            name == "WorkspaceSize" || name == "StackBytes" ||
             name == "QuantizeInput" || name == "DequantizeOutput" || name.StartsWith("Dot", System.StringComparison.Ordinal) ||
             name.StartsWith("Input", System.StringComparison.Ordinal) || name.StartsWith("Output", System.StringComparison.Ordinal) ||
             name == "LayerCount" || name == "KernelPath" || name == "ActivePath" || name == "SelectPath" || name == "VnniWideBlocks" ||

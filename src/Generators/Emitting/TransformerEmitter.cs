@@ -44,10 +44,10 @@ namespace Gen.Generators.Emitting
             ModelEmitter.OpenClass(w, plan, $"vision transformer generated from <c>{ModelEmitter.Xml(plan.WeightsFile)}</c>: {ModelEmitter.Xml(Summary(t))}",
                 "uses integer arithmetic only (INT8 matrix products, integer",
                 "Softmax, LayerNorm and GELU after I-BERT) and allocates nothing: its activations live on the calling thread's",
-                "stack, so every method is thread-safe and reentrant.");
+                "stack (or in a workspace the caller passes; see <c>WorkspaceSize</c>), so every method is thread-safe and reentrant.");
             EmitConstants(w, plan, t);
             ModelEmitter.EmitPathSelection(w, t.Patch.EmitVnni);
-            EmitRun(w, t, nameOf, steps, finalNorm);
+            long workspace = EmitRun(w, t, nameOf, steps, finalNorm);
             EmitPatchify(w, t);
             EmitAdd(w, "AddPosition", t.PositionAdd, t.Tokens * t.Width,
                 "the projected patches and the position embedding (a constant, below)");
@@ -74,6 +74,7 @@ namespace Gen.Generators.Emitting
             DenseKernelEmitter.EmitConversions(w, dense);
             ModelEmitter.EmitRequantize(w);
             ModelEmitter.EmitThrowHelpers(w);
+            RunApiEmitter.EmitStackBytes(w, workspace);
             for (int i = 0; i < dense.Length; i++) ModelEmitter.EmitLayerData(w, dense[i], names[i]);
             EmitPosition(w, t);
             w.Close();
@@ -113,43 +114,51 @@ namespace Gen.Generators.Emitting
             w.Line();
         }
 
-        private static void EmitRun(CodeWriter w, TransformerPlan t, Dictionary<DenseLayerPlan, string> nameOf, LayerMethods[] steps, string finalNorm)
+        /// <summary>The Run overloads and the walk through the model for one image; returns the workspace size.</summary>
+        private static long EmitRun(CodeWriter w, TransformerPlan t, Dictionary<DenseLayerPlan, string> nameOf, LayerMethods[] steps, string finalNorm)
         {
             int tokens = t.Tokens, width = t.Width;
-            int hidden = t.Layers.Length == 0 ? 1 : t.Layers.Max(l => l.FeedForward);
+            int hidden = t.Layers.Length == 0 ? 0 : t.Layers.Max(l => l.FeedForward);
             int headScratch = t.Head.Length <= 1 ? 0 : t.Head.Take(t.Head.Length - 1).Max(h => h.OutputSize);
-            string tw = I(tokens * width);
+            long tw = (long)tokens * width;
 
-            w.Line("/// <summary>Runs the model on one image of <see cref=\"InputSize\"/> INT8 values.</summary>");
-            w.Line("/// <exception cref=\"ArgumentException\">A span has the wrong length.</exception>");
-            w.Open("public static void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output)");
-            w.Line("if (input.Length != InputSize) ThrowLength(nameof(input), input.Length, InputSize);");
-            w.Line("if (output.Length != OutputSize) ThrowLength(nameof(output), output.Length, OutputSize);");
-            w.Line("RunImage(input, output, (int)ActivePath);");
-            w.Close();
-            w.Line();
-            w.Line("/// <summary>Runs the model on <paramref name=\"batchSize\"/> consecutive images.</summary>");
-            w.Line("/// <exception cref=\"ArgumentException\">A span does not hold exactly <paramref name=\"batchSize\"/> images or outputs.</exception>");
-            w.Open("public static void Run(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int batchSize)");
-            w.Line("if (batchSize < 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, \"The batch size must not be negative.\");");
-            w.Line("if (inputs.Length != (long)batchSize * InputSize) ThrowLength(nameof(inputs), inputs.Length, (long)batchSize * InputSize);");
-            w.Line("if (outputs.Length != (long)batchSize * OutputSize) ThrowLength(nameof(outputs), outputs.Length, (long)batchSize * OutputSize);");
-            w.Line("RunRows(inputs, outputs, batchSize, (int)ActivePath);");
-            w.Close();
-            w.Line();
-            w.Line("/// <summary>Runs <paramref name=\"rows\"/> images with the kernels of <paramref name=\"path\"/> (a <see cref=\"KernelPath\"/>; lengths already checked).</summary>");
-            w.Open("internal static void RunRows(ReadOnlySpan<sbyte> input, Span<sbyte> output, int rows, int path)");
-            w.Line("for (int i = 0; i < rows; i++) RunImage(input.Slice(i * InputSize, InputSize), output.Slice(i * OutputSize, OutputSize), path);");
+            // The activation buffers, laid out one after another in the workspace.
+            var buffers = new List<(string Name, long Bytes, string What)>
+            {
+                ("patches", (long)tokens * t.PatchValues, "the image cut into patches"),
+                ("x", tw, "the residual stream"),
+                ("y", tw, "the residual stream between the two halves of a layer"),
+                ("n", tw, "LayerNorm outputs and the attention context"),
+                ("q", tw, "queries, then projections"),
+                ("k", tw, "keys"),
+                ("v", tw, "values"),
+            };
+            if (hidden > 0) buffers.Add(("h", (long)tokens * hidden, "the feed-forward hidden layer"));
+            if (headScratch > 0)
+            {
+                buffers.Add(("a", headScratch, "the classifier head, between its layers"));
+                buffers.Add(("b", headScratch, "the classifier head, between its layers"));
+            }
+
+            long workspace = buffers.Sum(b => b.Bytes);
+            RunApiEmitter.Emit(w, "image", workspace);
+            w.Line("/// <summary>Runs <paramref name=\"rows\"/> images with the kernels of <paramref name=\"path\"/> (lengths and overlaps already checked), the activations in <paramref name=\"workspace\"/>.</summary>");
+            w.Open($"internal static void {RunApiEmitter.RunInWorkspace}(ReadOnlySpan<sbyte> input, Span<sbyte> output, int rows, Span<byte> workspace, int path)");
+            w.Line("for (int i = 0; i < rows; i++) RunImage(input.Slice(i * InputSize, InputSize), output.Slice(i * OutputSize, OutputSize), workspace, path);");
             w.Close();
             w.Line();
 
             w.Line("/// <summary>One image through the whole model. Tokens are rows of the activation buffers, [Tokens, features].</summary>");
-            w.Open("private static void RunImage(ReadOnlySpan<sbyte> image, Span<sbyte> output, int path)");
-            w.Line($"// {I(TransformerScratch(t))} bytes of activations on the stack: the residual stream x (and y between the two halves of a");
-            w.Line("// layer), n for LayerNorm outputs and the attention context, q, k, v, and h for the feed-forward hidden layer.");
-            w.Line($"Span<sbyte> patches = stackalloc sbyte[{I(tokens * t.PatchValues)}];");
-            foreach (string b in new[] { "x", "y", "n", "q", "k", "v" }) w.Line($"Span<sbyte> {b} = stackalloc sbyte[{tw}];");
-            if (t.Layers.Length > 0) w.Line($"Span<sbyte> h = stackalloc sbyte[{I(tokens * hidden)}];");
+            w.Open("private static void RunImage(ReadOnlySpan<sbyte> image, Span<sbyte> output, Span<byte> workspace, int path)");
+            w.Line($"// The {I(workspace)} bytes of activations, carved from the workspace (every buffer is written before it is read):");
+            w.Line("Span<sbyte> all = MemoryMarshal.Cast<byte, sbyte>(workspace);");
+            long offset = 0;
+            foreach (var (name, bytes, what) in buffers)
+            {
+                w.Line($"Span<sbyte> {name} = all.Slice({I(offset)}, {I(bytes)}); // {what}");
+                offset += bytes;
+            }
+
             w.Line();
             w.Line("Patchify(image, patches);");
             w.Line($"{nameOf[t.Patch]}(patches, q, {I(tokens)}, path); // '{t.Patch.Name}': each patch -> {I(width)} features");
@@ -184,12 +193,6 @@ namespace Gen.Generators.Emitting
             }
             else
             {
-                if (t.Head.Length > 1)
-                {
-                    w.Line($"Span<sbyte> a = stackalloc sbyte[{I(headScratch)}];");
-                    w.Line($"Span<sbyte> b = stackalloc sbyte[{I(headScratch)}];");
-                }
-
                 string previous = $"q.Slice(0, {I(width)})";
                 for (int i = 0; i < t.Head.Length; i++)
                 {
@@ -202,10 +205,8 @@ namespace Gen.Generators.Emitting
 
             w.Close();
             w.Line();
+            return workspace;
         }
-
-        private static int TransformerScratch(TransformerPlan t) => Planning.TransformerPlanner.ScratchBytes(t.Tokens, t.Width,
-            t.Layers.Length == 0 ? 0 : t.Layers.Max(l => l.FeedForward), t.PatchValues);
 
         private static void EmitPatchify(CodeWriter w, TransformerPlan t)
         {
@@ -287,7 +288,7 @@ namespace Gen.Generators.Emitting
                 w.Line();
             }
 
-            w.Line($"Span<long> d = stackalloc long[{I(n)}];");
+            w.Line($"Span<long> d = {w.StackAlloc("long", n)};");
             w.Open($"for (int t = 0; t < {I(tokens)}; t++)");
             w.Line($"ReadOnlySpan<sbyte> row = input.Slice(t * {I(n)}, {I(n)});");
             w.Line($"Span<sbyte> result = output.Slice(t * {I(n)}, {I(n)});");
@@ -428,9 +429,9 @@ namespace Gen.Generators.Emitting
                 w.Line();
             }
 
-            w.Line($"Span<int> scores = stackalloc int[{I(tokens)}];");
-            w.Line($"Span<long> exps = stackalloc long[{I(tokens)}];");
-            w.Line($"Span<int> weights = stackalloc int[{I(tokens)}];");
+            w.Line($"Span<int> scores = {w.StackAlloc("int", tokens)};");
+            w.Line($"Span<long> exps = {w.StackAlloc("long", tokens)};");
+            w.Line($"Span<int> weights = {w.StackAlloc("int", tokens)};");
             w.Open($"for (int head = 0; head < {I(l.Heads)}; head++)");
             w.Line($"int offset = head * {I(d)};");
             w.Open($"for (int i = 0; i < {I(tokens)}; i++)");
@@ -500,9 +501,9 @@ namespace Gen.Generators.Emitting
             w.Line("/// token pairs. The exp runs in 64-bit lanes.");
             w.Line("/// </summary>");
             w.Open($"private static void {method}Avx512(ReadOnlySpan<sbyte> q, ReadOnlySpan<sbyte> k, ReadOnlySpan<sbyte> v, Span<sbyte> context)");
-            w.Line($"Span<short> keys = stackalloc short[{I(pairs * tp * 2)}];");
-            w.Line($"Span<short> values = stackalloc short[{I(tp / 2 * dp * 2)}];");
-            w.Line($"Span<short> weights = stackalloc short[{I(2 * tp)}]; // one row per query of an iteration");
+            w.Line($"Span<short> keys = {w.StackAlloc("short", pairs * tp * 2)};");
+            w.Line($"Span<short> values = {w.StackAlloc("short", tp / 2 * dp * 2)};");
+            w.Line($"Span<short> weights = {w.StackAlloc("short", 2 * tp)}; // one row per query of an iteration");
             w.Line("ref short kt = ref MemoryMarshal.GetReference(keys), vt = ref MemoryMarshal.GetReference(values), wt = ref MemoryMarshal.GetReference(weights);");
             w.Line("ref sbyte rq = ref MemoryMarshal.GetReference(q), rk = ref MemoryMarshal.GetReference(k), rv = ref MemoryMarshal.GetReference(v);");
             w.Line("ref sbyte rc = ref MemoryMarshal.GetReference(context);");
@@ -515,7 +516,7 @@ namespace Gen.Generators.Emitting
             bool whole = d % 16 == 0; // rows of a head are whole 16-byte vectors: widen and interleave them with SIMD
             if (whole)
             {
-                w.Line($"Span<short> widened = stackalloc short[{I(2 * tokens * d)}]; // Q - Z_q, then K - Z_k, [token][feature]");
+                w.Line($"Span<short> widened = {w.StackAlloc("short", 2 * tokens * d)}; // Q - Z_q, then K - Z_k, [token][feature]");
                 w.Line("ref short qs = ref MemoryMarshal.GetReference(widened), ks = ref Unsafe.Add(ref qs, " + I(tokens * d) + ");");
                 w.Line("// vpermt2w index: lanes 0..15 of the first row and of the second, interleaved.");
                 w.Line("Vector512<short> interleave = Vector512.Create(" + string.Join(", ", Enumerable.Range(0, 32).Select(x => "(short)" + I(x % 2 == 0 ? x / 2 : 32 + x / 2))) + ");");

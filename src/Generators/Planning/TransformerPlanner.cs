@@ -16,9 +16,6 @@ namespace Gen.Generators.Planning
     /// </summary>
     internal static class TransformerPlanner
     {
-        /// <summary>Stack bytes of scratch activations above which a model is refused (threads often have 1 MiB).</summary>
-        internal const int MaxScratchBytes = 256 * 1024;
-
         public static ModelPlan Plan(ModelSpec spec, WeightsFileSpec file, EquatableArray<CalibrationFileSpec> calibrations,
             CompilationFacts facts, List<DiagnosticInfo> diagnostics)
         {
@@ -29,19 +26,18 @@ namespace Gen.Generators.Planning
                 EquatableArray<DenseLayerPlan>.Empty, new EquatableArray<DiagnosticInfo>(diagnostics.ToArray()));
 
             var shape = Shape(spec);
+            // The whole shape, layers included, before any size is used: a product that does not fit stops here.
+            if (shape.SizeProblem() is { } problem)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, embedding.Location, problem));
+                return Failed();
+            }
+
             if (shape.InputSize != input.Size)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, input.Location, string.Format(CultureInfo.InvariantCulture,
                     "The input has {0} values but [PatchEmbedding] declares a {1} x {2} x {3} image ({4} values)",
                     input.Size, shape.Channels, shape.ImageHeight, shape.ImageWidth, shape.InputSize)));
-            }
-
-            int scratch = ScratchBytes(shape);
-            if (scratch > MaxScratchBytes)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedOption, embedding.Location, string.Format(CultureInfo.InvariantCulture,
-                    "The transformer needs {0} bytes of activations per image, more than the {1} Gen keeps on the stack; use fewer tokens or a smaller width",
-                    scratch, MaxScratchBytes)));
             }
 
             var known = new HashSet<string>(TransformerNames.Activations(shape), StringComparer.Ordinal);
@@ -86,17 +82,6 @@ namespace Gen.Generators.Planning
             return new TransformerShape(e.ImageHeight, e.ImageWidth, e.Channels, e.PatchSize, e.Width, e.Name,
                 t.Layers.Select(l => new EncoderLayerShape(l.Prefix, l.Heads, l.FeedForward)).ToArray(), t.FinalNorm!.Name,
                 spec.Layers.Select(d => new HeadLayerShape(d.Name, d.Outputs, (FusedActivation)d.Activation)).ToArray());
-        }
-
-        /// <summary>Stack bytes Run needs for one image: six token buffers of the width, the widest feed-forward hidden, the patches.</summary>
-        internal static int ScratchBytes(TransformerShape shape) =>
-            ScratchBytes(shape.Tokens, shape.Width, shape.Layers.Count == 0 ? 0 : shape.Layers.Max(l => l.FeedForward), shape.PatchValues);
-
-        /// <summary>The same from the numbers: <c>tokens (6 width + hidden + patch values)</c>, saturated at int.MaxValue.</summary>
-        internal static int ScratchBytes(long tokens, long width, long hidden, long patchValues)
-        {
-            long bytes = tokens * (6 * width + hidden + patchValues);
-            return bytes > int.MaxValue ? int.MaxValue : (int)bytes;
         }
 
         /// <summary>Every activation with what the attributes say about it and where a missing value is reported.</summary>

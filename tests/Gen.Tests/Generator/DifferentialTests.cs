@@ -12,6 +12,26 @@ namespace Gen.Tests.Generator
         public delegate void RunRow(ReadOnlySpan<sbyte> input, Span<sbyte> output);
         public delegate void RunBatch(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int batchSize);
         public delegate void RunRowsWithPath(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int rows, int path);
+        public delegate void RunRowsInWorkspace(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int rows, Span<byte> workspace, int path);
+        public delegate void RunWithWorkspace(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> workspace);
+
+        /// <summary>
+        /// Runs every supported path through the model's workspace entry point with a workspace full of random bytes
+        /// (a caller's buffer is never cleared) and a few spare bytes, and checks the outputs against <paramref name="expected"/>.
+        /// </summary>
+        public static void CheckWorkspacePaths(Type type, sbyte[] inputs, sbyte[] expected, int rows, Random rng, string description)
+        {
+            var inWorkspace = type.GetMethod("RunRowsInWorkspace", BindingFlags.NonPublic | BindingFlags.Static)!.CreateDelegate<RunRowsInWorkspace>();
+            int size = (int)type.GetField("WorkspaceSize")!.GetRawConstantValue()!;
+            foreach (int path in SupportedPaths)
+            {
+                var workspace = new byte[size + 5];
+                rng.NextBytes(workspace);
+                var y = new sbyte[expected.Length];
+                inWorkspace(inputs, y, rows, workspace, path);
+                Assert.True(expected.SequenceEqual(y), $"path {path} with a dirty workspace differs from the interpreter for {description}");
+            }
+        }
 
         /// <summary>The kernel paths this machine can run: 0 scalar, 1 portable Vector128, 2 AVX2, 3 AVX-512BW, 4 AVX-VNNI, 5 both.</summary>
         public static int[] SupportedPaths =>
@@ -93,6 +113,7 @@ namespace Gen.Tests.Generator
                     Assert.True(expected.AsSpan(0, y.Length).SequenceEqual(y), $"path {path}, {count} rows differ from the interpreter for {model.Description}");
                 }
             }
+            CheckWorkspacePaths(type, inputs, expected, rows, rng, model.Description);
             // Outputs must not be constant: the model exercises the requantization, not just the clamp.
             if (model.OutputSize * rows > 8) Assert.True(expected.Distinct().Count() > 2, "degenerate test model");
         }

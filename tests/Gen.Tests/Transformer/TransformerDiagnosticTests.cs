@@ -143,14 +143,5 @@ namespace Gen.Tests.Generator
             string source = Vit.Value.Source().Replace("[MeanPool]", "[MeanPool]\n[Quantization(\"blocks.0.attn.context\", 1E-07f, 0)]", StringComparison.Ordinal);
             Expect(RunVit(source), "GEN013", "EncoderLayer(\"blocks.0\"", "Attention of 'blocks.0'");
         }
-
-        [Fact]
-        public void Gen010_TransformerTooLargeForTheStack()
-        {
-            string source = Vit.Value.Source()
-                .Replace("[ModelInput(64,", "[ModelInput(262144,", StringComparison.Ordinal)
-                .Replace("(\"embed\", 8, 8, 4, 16", "(\"embed\", 512, 512, 2, 16", StringComparison.Ordinal);
-            Expect(RunVit(source), "GEN010", "PatchEmbedding", "more than the 262144 Gen keeps on the stack");
-        }
     }
 }

@@ -52,6 +52,7 @@ namespace Gen.Tests.Transformer
                 Assert.True(expected.SequenceEqual(y), $"path {path} differs from the interpreter for {model.Description}");
             }
 
+            DifferentialTests.CheckWorkspacePaths(type, inputs, expected, images, rng, model.Description);
             // The model must exercise the arithmetic, not just saturate: outputs vary between images.
             if (outputSize * images > 8) Assert.True(expected.Distinct().Count() > 2, "degenerate test model");
         }

@@ -32,13 +32,18 @@ namespace Gen.Runtime
         /// <summary>Length of the data in bytes.</summary>
         public int Length { get; }
 
-        /// <summary>The product of the shape (1 for a scalar).</summary>
+        /// <summary>The product of the shape (1 for a scalar); <see cref="long.MaxValue"/> if it does not fit in 64 bits.</summary>
         public long ElementCount
         {
             get
             {
                 long count = 1;
-                foreach (int d in Shape) count *= d;
+                foreach (int d in Shape)
+                {
+                    if (d != 0 && count > long.MaxValue / d) return long.MaxValue;
+                    count *= d;
+                }
+
                 return count;
             }
         }
@@ -71,6 +76,11 @@ namespace Gen.Runtime
         /// <exception cref="FormatException">The bytes are not a well-formed safetensors file.</exception>
         public static SafeTensorsFile Parse(byte[] bytes)
         {
+            if (IsGitLfsPointer(bytes))
+            {
+                throw new FormatException("This is a Git LFS pointer file, not the weights: the repository was cloned without its LFS objects. Run 'git lfs pull' (or download the real file) and rebuild.");
+            }
+
             if (bytes.Length < 8)
             {
                 throw new FormatException($"The file is {bytes.Length} bytes long; a safetensors file starts with an 8-byte header length.");
@@ -106,7 +116,9 @@ namespace Gen.Runtime
                 int[] offsets = ReadInts(info, "data_offsets", entry.Key);
                 if (offsets.Length != 2 || offsets[0] > offsets[1])
                 {
-                    throw new FormatException($"Tensor '{entry.Key}' has invalid data_offsets.");
+                    throw new FormatException(offsets.Length != 2
+                        ? $"Tensor '{entry.Key}' has {offsets.Length} data_offsets; it needs two, [begin, end]."
+                        : $"Tensor '{entry.Key}' has data_offsets [{offsets[0]}, {offsets[1]}], which end before they begin.");
                 }
 
                 if ((long)dataStart + offsets[1] > bytes.Length)
@@ -116,15 +128,50 @@ namespace Gen.Runtime
 
                 var tensor = new SafeTensor(entry.Key, dtype, shape, dataStart + offsets[0], offsets[1] - offsets[0]);
                 int elementSize = ElementSize(dtype);
-                if (elementSize > 0 && tensor.ElementCount * elementSize != tensor.Length)
+                if (elementSize > 0 && (tensor.ElementCount > int.MaxValue || tensor.ElementCount * elementSize != tensor.Length))
                 {
-                    throw new FormatException($"Tensor '{entry.Key}' of shape {tensor.ShapeText} and dtype {dtype} needs {tensor.ElementCount * elementSize} bytes but has {tensor.Length}.");
+                    string needs = tensor.ElementCount > int.MaxValue ? "more bytes than a file can hold" : $"{tensor.ElementCount * elementSize} bytes";
+                    throw new FormatException($"Tensor '{entry.Key}' of shape {tensor.ShapeText} and dtype {dtype} needs {needs} but its data_offsets give {tensor.Length}.");
                 }
 
                 tensors[entry.Key] = tensor;
             }
 
+            RequireDisjoint(tensors.Values, dataStart);
             return new SafeTensorsFile(bytes, tensors);
+        }
+
+        /// <summary>
+        /// The format forbids tensors that share bytes: a writer never produces them, and a file that has them would
+        /// silently alias one tensor's data into another's.
+        /// </summary>
+        private static void RequireDisjoint(IEnumerable<SafeTensor> tensors, int dataStart)
+        {
+            var sorted = new List<SafeTensor>(tensors);
+            sorted.RemoveAll(t => t.Length == 0);
+            sorted.Sort((a, b) => a.Offset != b.Offset ? a.Offset.CompareTo(b.Offset) : string.CompareOrdinal(a.Name, b.Name));
+            for (int i = 1; i < sorted.Count; i++)
+            {
+                SafeTensor previous = sorted[i - 1], current = sorted[i];
+                if (current.Offset < previous.Offset + previous.Length)
+                {
+                    int sharedEnd = Math.Min(previous.Offset + previous.Length, current.Offset + current.Length);
+                    throw new FormatException($"Tensors '{previous.Name}' and '{current.Name}' overlap: both claim bytes [{current.Offset - dataStart}, {sharedEnd - dataStart}) of the data section, which the safetensors format forbids.");
+                }
+            }
+        }
+
+        /// <summary>A Git LFS pointer is a small text file that starts with this line instead of the weights.</summary>
+        private static bool IsGitLfsPointer(byte[] bytes)
+        {
+            const string Pointer = "version https://git-lfs.github.com/spec/";
+            if (bytes.Length < Pointer.Length || bytes.Length > 1024) return false;
+            for (int i = 0; i < Pointer.Length; i++)
+            {
+                if (bytes[i] != Pointer[i]) return false;
+            }
+
+            return true;
         }
 
         /// <summary>Bytes per element of a dtype, or 0 if the dtype is not one Gen reads.</summary>
@@ -204,7 +251,15 @@ namespace Gen.Runtime
             {
                 if (list[i] is not double number || number < 0 || number > int.MaxValue || number != Math.Floor(number))
                 {
-                    throw new FormatException($"Tensor '{tensor}' has an invalid '{key}' entry.");
+                    string found = list[i] switch
+                    {
+                        double d => d.ToString("R", CultureInfo.InvariantCulture),
+                        string text => "the string \"" + text + "\"",
+                        null => "null",
+                        bool b => b ? "true" : "false",
+                        _ => "a " + (list[i] is List<object?> ? "list" : "JSON object"),
+                    };
+                    throw new FormatException($"Tensor '{tensor}' has an invalid '{key}' entry at index {i}: {found}; each must be a whole number from 0 to {int.MaxValue}.");
                 }
 
                 result[i] = (int)number;
@@ -248,6 +303,7 @@ namespace Gen.Runtime
                             string key = ParseString();
                             SkipWhitespace();
                             Expect(':');
+                            if (obj.ContainsKey(key)) throw Error($"the key '{key}' appears twice (the format forbids it, and a reader would silently keep one of them)");
                             obj[key] = ParseValue(depth + 1);
                             SkipWhitespace();
                             if (Peek() == ',') { _at++; continue; }

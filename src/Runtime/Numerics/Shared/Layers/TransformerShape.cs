@@ -139,6 +139,47 @@ namespace Gen.Runtime
         /// <summary>Values per output row.</summary>
         public int OutputSize => Head.Count == 0 ? Width : Head[Head.Count - 1].Outputs;
 
+        /// <summary>The most values one tensor of a model may hold: every index and length in Gen's code is an int.</summary>
+        public const long MaxTensorValues = int.MaxValue;
+
+        /// <summary>The product of the factors, saturated at <see cref="long.MaxValue"/> instead of wrapping around; 0 if one is not positive.</summary>
+        public static long Product(params long[] factors)
+        {
+            long product = 1;
+            foreach (long f in factors)
+            {
+                if (f <= 0) return 0;
+                if (product > long.MaxValue / f) return long.MaxValue;
+                product *= f;
+            }
+
+            return product;
+        }
+
+        private static string? TooLarge(string what, long values, string detail) => values <= MaxTensorValues ? null :
+            string.Format(System.Globalization.CultureInfo.InvariantCulture,
+                "{0} would hold {1} values ({2}), more than the {3:N0} one tensor can hold.", what, values == long.MaxValue ? "more than 2^63" : values.ToString("N0", System.Globalization.CultureInfo.InvariantCulture), detail, MaxTensorValues);
+
+        /// <summary>
+        /// The first buffer of this shape that would hold more than <see cref="MaxTensorValues"/> values, or null. Every size
+        /// is an int in the generated code and in the buffers, so the products are computed here in 64 bits: one that
+        /// wraps around (641 x 6700417 is 2^32 + 1) is refused instead of becoming a tiny model. Sides, widths and
+        /// patch sizes that are not positive are <see cref="Validate"/>'s to report, and are skipped here.
+        /// </summary>
+        public string? SizeProblem()
+        {
+            // A patch, and all patches together, hold no more values than the image.
+            long tokens = PatchSize <= 0 ? 0 : Product(ImageHeight / PatchSize, ImageWidth / PatchSize);
+            string? problem = TooLarge("The image", Product(Channels, ImageHeight, ImageWidth), $"{Channels} x {ImageHeight} x {ImageWidth} values")
+                ?? TooLarge("The token grid", Product(tokens, Width), $"{tokens} tokens of width {Width}");
+            foreach (var layer in Layers)
+            {
+                problem ??= TooLarge($"Encoder layer '{layer.Prefix}''s feed-forward block", Product(tokens, layer.FeedForward), $"{tokens} tokens of width {layer.FeedForward}");
+            }
+
+            return problem;
+        }
+
         /// <summary>The first problem with the shape's numbers, or null when it is consistent.</summary>
         public string? Validate()
         {
@@ -149,6 +190,9 @@ namespace Gen.Runtime
             }
 
             if (Width <= 0) return $"The model width must be positive (got {Width}).";
+
+            string? tooLarge = SizeProblem();
+            if (tooLarge != null) return tooLarge;
             foreach (var layer in Layers)
             {
                 if (layer.Heads <= 0 || Width % layer.Heads != 0)

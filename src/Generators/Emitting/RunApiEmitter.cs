@@ -1,0 +1,138 @@
+namespace Gen.Generators.Emitting
+{
+    /// <summary>
+    /// The public <c>Run</c> overloads every model has, and the memory contract behind them. A model's activation
+    /// buffers make one workspace of <c>WorkspaceSize</c> bytes: <c>Run(input, output)</c> places it on the calling
+    /// thread's stack when it fits <see cref="StackBudgetBytes"/>, and <c>Run(input, output, workspace)</c> takes it from
+    /// the caller (a buffer reused across calls, one per thread), which keeps a large model, or a thread with a small
+    /// stack, safe. Every overload checks lengths and refuses spans that overlap: the kernels read the input while
+    /// they write the output and the workspace, so shared memory would silently give wrong results.
+    /// </summary>
+    internal static class RunApiEmitter
+    {
+        /// <summary>
+        /// Largest workspace that <c>Run(input, output)</c> puts on the stack. Secondary .NET threads get 1.5 MiB on Linux
+        /// and 1 MiB on Windows; a quarter of that leaves room for the caller's own frames.
+        /// </summary>
+        internal const int StackBudgetBytes = 256 * 1024;
+
+        /// <summary>The name of the method each model emits to run rows in a given workspace.</summary>
+        internal const string RunInWorkspace = "RunRowsInWorkspace";
+
+        /// <param name="w">The writer, inside the model class.</param>
+        /// <param name="unit">What one input is: "row" or "image".</param>
+        /// <param name="workspaceSize">Bytes of the model's activation buffers.</param>
+        public static void Emit(CodeWriter w, string unit, long workspaceSize)
+        {
+            bool onStack = workspaceSize <= StackBudgetBytes;
+            string units = unit + "s";
+            w.Line("/// <summary>");
+            w.Line($"/// Bytes of activation buffers one call needs: the least a workspace passed to Run may hold. <c>Run(input, output)</c>");
+            w.Line(onStack
+                ? "/// keeps them on the calling thread's stack (see <see cref=\"StackBytes\"/>); the workspace overloads take them from the caller."
+                : $"/// cannot keep them on the stack (more than {CodeWriter.Int(StackBudgetBytes)} bytes): use the overloads that take a workspace.");
+            w.Line("/// </summary>");
+            w.Line($"public const int WorkspaceSize = {CodeWriter.Int(workspaceSize)};");
+            w.Line();
+
+            string obsolete = $"[Obsolete(\"This model needs WorkspaceSize = {CodeWriter.Int(workspaceSize)} bytes of activations, more than Gen puts on a thread's stack " +
+                $"({CodeWriter.Int(StackBudgetBytes)}). Call the overload that takes a Span<byte> workspace of at least WorkspaceSize bytes (allocate it once and reuse it).\", error: true)]";
+
+            w.Line($"/// <summary>Runs the model on one {unit} of <see cref=\"InputSize\"/> INT8 values{(onStack ? ", with its workspace on this thread's stack" : "")}.</summary>");
+            w.Line("/// <exception cref=\"ArgumentException\">A span has the wrong length, or the output overlaps the input.</exception>");
+            if (!onStack) w.Line(obsolete);
+            w.Open("public static void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output)");
+            EmitChecks(w, "input", "output", "1", workspace: false);
+            w.Line(onStack ? "RunRows(input, output, 1, (int)ActivePath);" : "throw new NotSupportedException(\"Use Run(input, output, workspace).\");");
+            w.Close();
+            w.Line();
+
+            w.Line($"/// <summary>Runs the model on <paramref name=\"batchSize\"/> consecutive {units}{(onStack ? ", with its workspace on this thread's stack" : "")}.</summary>");
+            w.Line($"/// <exception cref=\"ArgumentException\">A span does not hold exactly <paramref name=\"batchSize\"/> {units} or outputs, or the outputs overlap the inputs.</exception>");
+            if (!onStack) w.Line(obsolete);
+            w.Open("public static void Run(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int batchSize)");
+            EmitChecks(w, "inputs", "outputs", "batchSize", workspace: false);
+            w.Line(onStack ? "RunRows(inputs, outputs, batchSize, (int)ActivePath);" : "throw new NotSupportedException(\"Use Run(inputs, outputs, batchSize, workspace).\");");
+            w.Close();
+            w.Line();
+
+            w.Line($"/// <summary>Runs the model on one {unit}, with its activations in <paramref name=\"workspace\"/> instead of the stack.</summary>");
+            w.Line("/// <param name=\"workspace\">At least <see cref=\"WorkspaceSize\"/> bytes, not shared with another call running at the same time; its contents need no clearing.</param>");
+            w.Line("/// <exception cref=\"ArgumentException\">A span has the wrong length, the workspace is too small, or two of the spans overlap.</exception>");
+            w.Open("public static void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> workspace)");
+            EmitChecks(w, "input", "output", "1", workspace: true);
+            w.Line($"{RunInWorkspace}(input, output, 1, workspace, (int)ActivePath);");
+            w.Close();
+            w.Line();
+
+            w.Line($"/// <summary>Runs the model on <paramref name=\"batchSize\"/> consecutive {units}, with the activations in <paramref name=\"workspace\"/>.</summary>");
+            w.Line("/// <param name=\"workspace\">At least <see cref=\"WorkspaceSize\"/> bytes, not shared with another call running at the same time; its contents need no clearing.</param>");
+            w.Line("/// <exception cref=\"ArgumentException\">A span has the wrong length, the workspace is too small, or two of the spans overlap.</exception>");
+            w.Open("public static void Run(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int batchSize, Span<byte> workspace)");
+            EmitChecks(w, "inputs", "outputs", "batchSize", workspace: true);
+            w.Line($"{RunInWorkspace}(inputs, outputs, batchSize, workspace, (int)ActivePath);");
+            w.Close();
+            w.Line();
+
+            if (onStack)
+            {
+                w.Line($"/// <summary>Runs <paramref name=\"rows\"/> {units} with the kernels of <paramref name=\"path\"/> (a <see cref=\"KernelPath\"/>; lengths already checked), the workspace on the stack.</summary>");
+                w.Open("internal static void RunRows(ReadOnlySpan<sbyte> input, Span<sbyte> output, int rows, int path)");
+                w.Line($"Span<byte> workspace = {w.StackAlloc("byte", workspaceSize)};");
+                w.Line($"{RunInWorkspace}(input, output, rows, workspace, path);");
+                w.Close();
+                w.Line();
+            }
+        }
+
+        private static void EmitChecks(CodeWriter w, string input, string output, string rows, bool workspace)
+        {
+            if (rows != "1")
+            {
+                w.Line($"if ({rows} < 0) throw new ArgumentOutOfRangeException(nameof({rows}), {rows}, \"The batch size must not be negative.\");");
+                w.Line($"if ({input}.Length != (long){rows} * InputSize) ThrowLength(nameof({input}), {input}.Length, (long){rows} * InputSize);");
+                w.Line($"if ({output}.Length != (long){rows} * OutputSize) ThrowLength(nameof({output}), {output}.Length, (long){rows} * OutputSize);");
+            }
+            else
+            {
+                w.Line($"if ({input}.Length != InputSize) ThrowLength(nameof({input}), {input}.Length, InputSize);");
+                w.Line($"if ({output}.Length != OutputSize) ThrowLength(nameof({output}), {output}.Length, OutputSize);");
+            }
+
+            w.Line($"if ({input}.Overlaps({output})) ThrowOverlap(nameof({output}), nameof({input}));");
+            if (workspace)
+            {
+                w.Line("if (workspace.Length < WorkspaceSize) ThrowWorkspace(workspace.Length);");
+                w.Line($"if (MemoryMarshal.AsBytes({input}).Overlaps(workspace)) ThrowOverlap(nameof(workspace), nameof({input}));");
+                w.Line($"if (MemoryMarshal.AsBytes({output}).Overlaps(workspace)) ThrowOverlap(nameof(workspace), nameof({output}));");
+            }
+        }
+
+        /// <summary>
+        /// The stack constant, written last because it sums the buffers of every method emitted before it, and the
+        /// throw helpers of the checks above.
+        /// </summary>
+        public static void EmitStackBytes(CodeWriter w, long workspaceSize)
+        {
+            bool onStack = workspaceSize <= StackBudgetBytes;
+            long bound = w.StackBound(onStack ? "RunRows" : RunInWorkspace);
+            w.Line("/// <summary>");
+            w.Line(onStack
+                ? "/// Most bytes of stack buffers <c>Run(input, output)</c> has live at once (its workspace plus the largest step's own scratch);"
+                : "/// Most bytes of stack buffers Run has live at once (the steps' own scratch; the activations are in the workspace);");
+            w.Line("/// the call frames add a few hundred bytes. A thread that runs the model needs at least this much free stack;");
+            w.Line("/// with a caller-supplied workspace the need drops by <see cref=\"WorkspaceSize\"/>.");
+            w.Line("/// </summary>");
+            w.Line($"public const int StackBytes = {CodeWriter.Int(bound)};");
+            w.Line();
+            w.Open("private static void ThrowOverlap(string parameter, string other)");
+            w.Line("throw new ArgumentException($\"'{parameter}' overlaps '{other}': Run reads its input while it writes its output and workspace, so they must not share memory.\", parameter);");
+            w.Close();
+            w.Line();
+            w.Open("private static void ThrowWorkspace(int actual)");
+            w.Line("throw new ArgumentException($\"The workspace holds {actual} bytes; this model needs at least WorkspaceSize = {WorkspaceSize}.\", \"workspace\");");
+            w.Close();
+            w.Line();
+        }
+    }
+}
