@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using Gen.Generators.Model;
+using Gen.Generators.Planning;
 using Gen.Runtime;
 
 namespace Gen.Generators.Emitting
@@ -117,31 +118,9 @@ namespace Gen.Generators.Emitting
         /// <summary>The Run overloads and the walk through the model for one image; returns the workspace size.</summary>
         private static long EmitRun(CodeWriter w, TransformerPlan t, Dictionary<DenseLayerPlan, string> nameOf, LayerMethods[] steps, string finalNorm)
         {
-            int tokens = t.Tokens, width = t.Width;
-            int hidden = t.Layers.Length == 0 ? 0 : t.Layers.Max(l => l.FeedForward);
-            int headScratch = t.Head.Length <= 1 ? 0 : t.Head.Take(t.Head.Length - 1).Max(h => h.OutputSize);
-            long tw = (long)tokens * width;
-
-            // The activation buffers, laid out one after another in the workspace.
-            var buffers = new List<(string Name, long Bytes, string What)>
-            {
-                ("patches", (long)tokens * t.PatchValues, "the image cut into patches"),
-                ("x", tw, "the residual stream"),
-                ("y", tw, "the residual stream between the two halves of a layer"),
-                ("n", tw, "LayerNorm outputs and the attention context"),
-                ("q", tw, "queries, then projections"),
-                ("k", tw, "keys"),
-                ("v", tw, "values"),
-            };
-            if (hidden > 0) buffers.Add(("h", (long)tokens * hidden, "the feed-forward hidden layer"));
-            if (headScratch > 0)
-            {
-                buffers.Add(("a", headScratch, "the classifier head, between its layers"));
-                buffers.Add(("b", headScratch, "the classifier head, between its layers"));
-            }
-
-            long workspace = buffers.Sum(b => b.Bytes);
-            RunApiEmitter.Emit(w, "image", workspace);
+            var layout = Layout(t);
+            var plan = layout.Plan;
+            RunApiEmitter.Emit(w, "image", plan.TotalBytes);
             w.Line("/// <summary>Runs <paramref name=\"rows\"/> images with the kernels of <paramref name=\"path\"/> (lengths and overlaps already checked), the activations in <paramref name=\"workspace\"/>.</summary>");
             w.Open($"internal static void {RunApiEmitter.RunInWorkspace}(ReadOnlySpan<sbyte> input, Span<sbyte> output, int rows, Span<byte> workspace, int path)");
             w.Line("for (int i = 0; i < rows; i++) RunImage(input.Slice(i * InputSize, InputSize), output.Slice(i * OutputSize, OutputSize), workspace, path);");
@@ -150,63 +129,69 @@ namespace Gen.Generators.Emitting
 
             w.Line("/// <summary>One image through the whole model. Tokens are rows of the activation buffers, [Tokens, features].</summary>");
             w.Open("private static void RunImage(ReadOnlySpan<sbyte> image, Span<sbyte> output, Span<byte> workspace, int path)");
-            w.Line($"// The {I(workspace)} bytes of activations, carved from the workspace (every buffer is written before it is read):");
+            w.Line($"// Every step writes a value of its own; values that are never live together share bytes. The plan, made at build");
+            w.Line($"// time from each value's lifetime (largest first, lowest free offset): {I(plan.TotalBytes)} bytes, against {I(plan.SumOfBuffers)} for a");
+            w.Line($"// buffer each and {I(plan.PeakLiveBytes)} live at the busiest step.");
             w.Line("Span<sbyte> all = MemoryMarshal.Cast<byte, sbyte>(workspace);");
-            long offset = 0;
-            foreach (var (name, bytes, what) in buffers)
+            foreach (var (name, offset, bytes, what) in layout.Values)
             {
                 w.Line($"Span<sbyte> {name} = all.Slice({I(offset)}, {I(bytes)}); // {what}");
-                offset += bytes;
             }
 
-            w.Line();
-            w.Line("Patchify(image, patches);");
-            w.Line($"{nameOf[t.Patch]}(patches, q, {I(tokens)}, path); // '{t.Patch.Name}': each patch -> {I(width)} features");
-            w.Line("AddPosition(q, Position, x, path);");
-            for (int i = 0; i < t.Layers.Length; i++)
+            int tokens = t.Tokens;
+            foreach (var step in layout.Steps)
             {
-                var l = t.Layers[i];
-                var m = steps[i];
-                string ff = I(tokens * l.FeedForward);
-                w.Line();
-                w.Line($"// Encoder layer {I(i + 1)}, '{l.Prefix}': x = x + Out(Attention(Norm1(x))); x = x + Fc2(GELU(Fc1(Norm2(x)))).");
-                w.Line($"{m.Norm1}(x, n, path);");
-                w.Line($"{nameOf[l.Query]}(n, q, {I(tokens)}, path);");
-                w.Line($"{nameOf[l.Key]}(n, k, {I(tokens)}, path);");
-                w.Line($"{nameOf[l.Value]}(n, v, {I(tokens)}, path);");
-                w.Line($"{m.Attention}(q, k, v, n, path); // the context goes to n");
-                w.Line($"{nameOf[l.Output]}(n, q, {I(tokens)}, path);");
-                w.Line($"{m.AttentionResidual}(x, q, y, path);");
-                w.Line($"{m.Norm2}(y, n, path);");
-                w.Line($"{nameOf[l.Fc1]}(n, h.Slice(0, {ff}), {I(tokens)}, path);");
-                w.Line($"{m.Gelu}(h.Slice(0, {ff}), path);");
-                w.Line($"{nameOf[l.Fc2]}(h.Slice(0, {ff}), q, {I(tokens)}, path);");
-                w.Line($"{m.FeedForwardResidual}(y, q, x, path);");
-            }
-
-            w.Line();
-            w.Line($"{finalNorm}(x, n, path);");
-            w.Line($"MeanPool(n, q.Slice(0, {I(width)}), path);");
-            if (t.Head.Length == 0)
-            {
-                w.Line($"q.Slice(0, {I(width)}).CopyTo(output);");
-            }
-            else
-            {
-                string previous = $"q.Slice(0, {I(width)})";
-                for (int i = 0; i < t.Head.Length; i++)
+                var r = step.Reads;
+                string o = step.Writes ?? "";
+                var l = step.Layer >= 0 && step.Layer < t.Layers.Length ? t.Layers[step.Layer] : null;
+                var m = step.Layer >= 0 && step.Layer < steps.Length ? steps[step.Layer] : null;
+                switch (step.Kind)
                 {
-                    var d = t.Head[i];
-                    string target = i == t.Head.Length - 1 ? "output" : (i % 2 == 0 ? "a" : "b") + $".Slice(0, {I(d.OutputSize)})";
-                    w.Line($"{nameOf[d]}({previous}, {target}, 1, path);");
-                    previous = target;
+                    case WorkspaceLayout.Patchify:
+                        w.Line();
+                        w.Line($"Patchify({r[0]}, {o});");
+                        break;
+                    case WorkspaceLayout.PatchProjection:
+                        w.Line($"{nameOf[t.Patch]}({r[0]}, {o}, {I(tokens)}, path); // '{t.Patch.Name}': each patch -> {I(t.Width)} features");
+                        break;
+                    case WorkspaceLayout.AddPosition:
+                        w.Line($"AddPosition({r[0]}, Position, {o}, path);");
+                        break;
+                    case WorkspaceLayout.Norm1:
+                        w.Line();
+                        w.Line($"// Encoder layer {I(step.Layer + 1)}, '{l!.Prefix}': y = x + Out(Attention(Norm1(x))); x' = y + Fc2(GELU(Fc1(Norm2(y)))).");
+                        w.Line($"{m!.Norm1}({r[0]}, {o}, path);");
+                        break;
+                    case WorkspaceLayout.Query: w.Line($"{nameOf[l!.Query]}({r[0]}, {o}, {I(tokens)}, path);"); break;
+                    case WorkspaceLayout.Key: w.Line($"{nameOf[l!.Key]}({r[0]}, {o}, {I(tokens)}, path);"); break;
+                    case WorkspaceLayout.Value: w.Line($"{nameOf[l!.Value]}({r[0]}, {o}, {I(tokens)}, path);"); break;
+                    case WorkspaceLayout.Attention: w.Line($"{m!.Attention}({r[0]}, {r[1]}, {r[2]}, {o}, path);"); break;
+                    case WorkspaceLayout.AttentionOutput: w.Line($"{nameOf[l!.Output]}({r[0]}, {o}, {I(tokens)}, path);"); break;
+                    case WorkspaceLayout.AttentionResidual: w.Line($"{m!.AttentionResidual}({r[0]}, {r[1]}, {o}, path);"); break;
+                    case WorkspaceLayout.Norm2: w.Line($"{m!.Norm2}({r[0]}, {o}, path);"); break;
+                    case WorkspaceLayout.Fc1: w.Line($"{nameOf[l!.Fc1]}({r[0]}, {o}, {I(tokens)}, path);"); break;
+                    case WorkspaceLayout.Gelu: w.Line($"{m!.Gelu}({r[0]}, path); // in place"); break;
+                    case WorkspaceLayout.Fc2: w.Line($"{nameOf[l!.Fc2]}({r[0]}, {o}, {I(tokens)}, path);"); break;
+                    case WorkspaceLayout.FeedForwardResidual: w.Line($"{m!.FeedForwardResidual}({r[0]}, {r[1]}, {o}, path);"); break;
+                    case WorkspaceLayout.FinalNorm:
+                        w.Line();
+                        w.Line($"{finalNorm}({r[0]}, {o}, path);");
+                        break;
+                    case WorkspaceLayout.Pool: w.Line($"MeanPool({r[0]}, {o}, path);"); break;
+                    case WorkspaceLayout.Head: w.Line($"{nameOf[t.Head[step.Layer]]}({r[0]}, {o}, 1, path);"); break;
+                    case WorkspaceLayout.Copy: w.Line($"{r[0]}.CopyTo({o});"); break;
+                    default: throw new System.InvalidOperationException("Unknown step " + step.Kind);
                 }
             }
 
             w.Close();
             w.Line();
-            return workspace;
+            return plan.TotalBytes;
         }
+
+        /// <summary>The walk of this model, with the workspace plan.</summary>
+        internal static WorkspaceLayout Layout(TransformerPlan t) => WorkspaceLayout.Transformer(t.Tokens, t.Width, t.PatchValues,
+            t.Layers.Select(l => (long)l.FeedForward).ToArray(), t.Head.Select(h => (long)h.OutputSize).ToArray());
 
         private static void EmitPatchify(CodeWriter w, TransformerPlan t)
         {
