@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using Gen.Generators.Model;
+using Gen.Runtime;
 
 namespace Gen.Generators.Emitting
 {
@@ -27,7 +28,6 @@ namespace Gen.Generators.Emitting
             var layers = plan.Layers.AsArray();
             var names = MethodNames(layers);
             var last = layers[layers.Length - 1];
-            int scratch = layers.Take(layers.Length - 1).Select(l => l.OutputSize).DefaultIfEmpty(0).Max();
 
             OpenClass(w, plan, $"model generated from <c>{Xml(plan.WeightsFile)}</c>: {Xml(Topology(plan))}",
                 "uses integer arithmetic only and allocates nothing. Its scratch",
@@ -35,7 +35,7 @@ namespace Gen.Generators.Emitting
                 "so every method is thread-safe and reentrant.");
 
             EmitConstants(w, plan, last);
-            long workspace = EmitRun(w, layers, names, scratch);
+            long workspace = EmitRun(w, layers, names);
             for (int i = 0; i < layers.Length; i++) DenseKernelEmitter.Emit(w, layers[i], names[i], i);
             DenseKernelEmitter.EmitConversions(w, layers);
             EmitRequantize(w);
@@ -134,42 +134,42 @@ namespace Gen.Generators.Emitting
         }
 
         /// <summary>Path selection, the Run overloads and the loop over layers; returns the workspace size.</summary>
-        private static long EmitRun(CodeWriter w, DenseLayerPlan[] layers, string[] names, int scratch)
+        private static long EmitRun(CodeWriter w, DenseLayerPlan[] layers, string[] names)
         {
             EmitPathSelection(w, layers[0].EmitVnni);
             const int block = 4;
-            // Activations between layers: one block of rows of the widest hidden layer, twice when a third layer needs a
-            // second buffer to read from while it writes.
-            int buffers = layers.Length == 1 ? 0 : layers.Length == 2 ? 1 : 2;
-            long bufferBytes = (long)block * scratch;
-            long workspace = buffers * bufferBytes;
-            RunApiEmitter.Emit(w, "row", workspace);
+            // Rows go through the layers a block at a time. Hidden layer i's block of outputs is written by layer i and
+            // read by layer i + 1: the memory planner gives layers two apart the same bytes (and narrow ones the rest).
+            var hidden = Enumerable.Range(0, layers.Length - 1)
+                .Select(i => new BufferLifetime("h" + CodeWriter.Int(i + 1), (long)block * layers[i].OutputSize, i, i + 1)).ToArray();
+            var plan = MemoryPlanner.Plan(hidden);
+            RunApiEmitter.Emit(w, "row", plan.TotalBytes);
 
             w.Line("/// <summary>Runs <paramref name=\"rows\"/> rows with the kernels of <paramref name=\"path\"/> (lengths and overlaps already checked), the activations in <paramref name=\"workspace\"/>.</summary>");
             w.Open($"internal static void {RunApiEmitter.RunInWorkspace}(ReadOnlySpan<sbyte> input, Span<sbyte> output, int rows, Span<byte> workspace, int path)");
-            if (layers.Length == 1)
+            if (hidden.Length > 0)
+            {
+                w.Line($"// Each hidden layer's outputs for a block of {CodeWriter.Int(block)} rows, at offsets planned at build time ({CodeWriter.Int(plan.TotalBytes)} bytes; {CodeWriter.Int(plan.SumOfBuffers)} for a buffer each).");
+                w.Line("Span<sbyte> all = MemoryMarshal.Cast<byte, sbyte>(workspace);");
+                for (int i = 0; i < hidden.Length; i++)
+                {
+                    w.Line($"Span<sbyte> {hidden[i].Name} = all.Slice({CodeWriter.Int(plan.Offsets[i])}, {CodeWriter.Int(hidden[i].Bytes)}); // '{layers[i].Name}'");
+                }
+            }
+
+            if (hidden.Length == 0)
             {
                 w.Line($"{names[0]}(input, output, rows, path);");
             }
             else
             {
-                w.Line($"// Activations between layers go through {(buffers == 2 ? "two buffers" : "a buffer")} of {CodeWriter.Int(block)} rows of the widest hidden layer ({CodeWriter.Int(bufferBytes)} bytes each).");
-                w.Line($"Span<sbyte> a = MemoryMarshal.Cast<byte, sbyte>(workspace.Slice(0, {CodeWriter.Int(bufferBytes)}));");
-                if (buffers == 2) w.Line($"Span<sbyte> b = MemoryMarshal.Cast<byte, sbyte>(workspace.Slice({CodeWriter.Int(bufferBytes)}, {CodeWriter.Int(bufferBytes)}));");
                 w.Open($"for (int row = 0; row < rows; row += {CodeWriter.Int(block)})");
                 w.Line($"int count = Math.Min({CodeWriter.Int(block)}, rows - row);");
-                string previous = "input";
                 for (int i = 0; i < layers.Length; i++)
                 {
-                    string target = i == layers.Length - 1 ? "output" : (i % 2 == 0 ? "a" : "b");
-                    string source = previous == "input"
-                        ? $"input.Slice(row * InputSize, count * InputSize)"
-                        : $"{previous}.Slice(0, count * {CodeWriter.Int(layers[i].InputSize)})";
-                    string slice = target == "output"
-                        ? "output.Slice(row * OutputSize, count * OutputSize)"
-                        : $"{target}.Slice(0, count * {CodeWriter.Int(layers[i].OutputSize)})";
-                    w.Line($"{names[i]}({source}, {slice}, count, path);");
-                    previous = target;
+                    string source = i == 0 ? "input.Slice(row * InputSize, count * InputSize)" : $"{hidden[i - 1].Name}.Slice(0, count * {CodeWriter.Int(layers[i].InputSize)})";
+                    string target = i == layers.Length - 1 ? "output.Slice(row * OutputSize, count * OutputSize)" : $"{hidden[i].Name}.Slice(0, count * {CodeWriter.Int(layers[i].OutputSize)})";
+                    w.Line($"{names[i]}({source}, {target}, count, path);");
                 }
 
                 w.Close();
@@ -177,7 +177,7 @@ namespace Gen.Generators.Emitting
 
             w.Close();
             w.Line();
-            return workspace;
+            return plan.TotalBytes;
         }
 
         /// <summary>
