@@ -67,6 +67,58 @@ namespace Gen.Tests.Package
             Assert.Equal(3, w.FirstCopies.Keys.Count(n => Regex.IsMatch(n, @"^mlp\.safetensors\.[0-9a-f]{8}\.genweights$")));
             Assert.DoesNotContain(w.FirstCopies.Keys, n => n.Contains("unused", StringComparison.Ordinal));
             Assert.Empty(Directory.GetDirectories(w.EncodedDirectory));
+
+            // Not encoded although the build step saw it: it is among the candidates it tells the generator about.
+            string options = File.ReadAllText(Path.Combine(w.ProjectDirectory, "obj", "Release", "net10.0", "App.GeneratedMSBuildEditorConfig.editorconfig"));
+            var candidates = Regex.Match(options, @"build_property\.GenWeightsCandidates = (.*)").Groups[1].Value.Trim().Split('|');
+            Assert.Contains(Path.Combine(w.ProjectDirectory, "checkpoints", "unused.safetensors"), candidates);
+            Assert.Contains("build_property.MSBuildProjectDirectory = " + w.ProjectDirectory, options, StringComparison.Ordinal);
+        }
+
+        /// <summary>
+        /// Which files the step encodes, with only its target run (no compile, a second or two each): the string
+        /// literal forms an attribute can use, a bare name found in a subfolder, an explicit &lt;GenWeights&gt; item
+        /// nobody names (encoded), an attribute whose path is a constant (every candidate is encoded then), and a
+        /// copy no longer needed (deleted).
+        /// </summary>
+        [Fact]
+        public void TheStepFindsTheLiteralFormsOfTheAttribute()
+        {
+            string project = Path.Combine(_workspace.WorkDirectory, "Scan");
+            foreach (var file in new[] { "verbatim/a", "named/b", "raw/c", "escaped/d", "unused/e", "deep/Data/f", "explicit/g" })
+            {
+                Directory.CreateDirectory(Path.Combine(project, Path.GetDirectoryName(file)!));
+                File.WriteAllBytes(Path.Combine(project, file + ".safetensors"), new byte[] { 1, 2, 3, (byte)file[0] });
+            }
+
+            File.WriteAllText(Path.Combine(project, "Scan.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
+                  <ItemGroup><GenWeights Include="explicit/g.safetensors" /></ItemGroup>
+                  <Import Project="{Repository.Root}/src/Generators/build/Gen.targets" />
+                </Project>
+                """);
+            File.WriteAllText(Path.Combine(project, "A.cs"), "using Gen;\n" +
+                "[QuantizedModel(@\"verbatim\\a.safetensors\")] class A { }\n" +
+                "[Gen.QuantizedModelAttribute( weightsFile : \"named/b.safetensors\", Calibration = \"b.calibration.txt\")] class B { }\n" +
+                "[QuantizedModel(\"\"\"raw/c.safetensors\"\"\")] class C { }\n" +
+                "[QuantizedModel(\"escaped\\\\d.safetensors\")] class D { }\n" +
+                "[QuantizedModel(\"Data/f.safetensors\")] class F { }\n");
+            string[] Encoded()
+            {
+                var run = Repository.Execute("dotnet", "msbuild -t:_GenEncodeWeights -p:Configuration=Release -nodeReuse:false -v:n", project, TimeSpan.FromMinutes(5));
+                Assert.True(run.ExitCode == 0, run.Output);
+                return Directory.GetFiles(Path.Combine(project, "obj", "Release", "net10.0", "gen-weights"))
+                    .Select(f => Path.GetFileName(f).Split('.')[0]).OrderBy(n => n, StringComparer.Ordinal).ToArray();
+            }
+
+            Assert.Equal(new[] { "a", "b", "c", "d", "f", "g" }, Encoded());
+
+            File.WriteAllText(Path.Combine(project, "E.cs"), "using Gen;\nstatic class Paths { public const string E = \"unused/e.safetensors\"; }\n[QuantizedModel(Paths.E)] class E { }\n");
+            Assert.Equal(new[] { "a", "b", "c", "d", "e", "f", "g" }, Encoded());
+
+            File.Delete(Path.Combine(project, "E.cs"));
+            Assert.Equal(new[] { "a", "b", "c", "d", "f", "g" }, Encoded());
         }
 
         [Fact]
