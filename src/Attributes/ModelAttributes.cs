@@ -20,8 +20,9 @@ namespace Gen
     public sealed class QuantizedModelAttribute : Attribute
     {
         /// <summary>Declares a model whose weights are in <paramref name="weightsFile"/>.</summary>
-        /// <param name="weightsFile">A <c>.safetensors</c> file of the project (as PyTorch saves it), by its path
-        /// relative to the project or just its file name.</param>
+        /// <param name="weightsFile">A <c>.safetensors</c> file (as PyTorch saves it), by its path relative to the
+        /// project folder (inside it or not, for example <c>../shared/mlp.safetensors</c>), or just its file name when
+        /// only one <c>*.safetensors</c> file under the project folder has it.</param>
         public QuantizedModelAttribute(string weightsFile) => WeightsFile = weightsFile;
 
         /// <summary>The weights file, as written in the attribute.</summary>

@@ -38,6 +38,9 @@ namespace Gen.Generators
             /// <summary>All quantization-parameter files collected.</summary>
             public const string AllCalibrations = "Gen.AllCalibrations";
 
+            /// <summary>The project folder and weights candidates from the build step (global options).</summary>
+            public const string Project = "Gen.Project";
+
             /// <summary>Quantized, checked model plans.</summary>
             public const string Plans = "Gen.Plans";
         }
@@ -72,19 +75,24 @@ namespace Gen.Generators
                     compilation.GetTypeByMetadataName("System.Runtime.Intrinsics.X86.AvxVnni") is not null))
                 .WithTrackingName(Steps.Facts);
 
-            var plans = specs.Combine(weights).Combine(calibrations).Combine(facts)
-                .Select(static (pair, _) => SafePlan(pair.Left.Left.Left, pair.Left.Left.Right, pair.Left.Right, pair.Right))
+            // The project folder (attribute paths resolve against it), as a small value: options rarely change.
+            var project = context.AnalyzerConfigOptionsProvider
+                .Select(static (options, _) => ProjectOptions.Read(options.GlobalOptions))
+                .WithTrackingName(Steps.Project);
+
+            var plans = specs.Combine(weights).Combine(calibrations).Combine(facts).Combine(project)
+                .Select(static (pair, _) => SafePlan(pair.Left.Left.Left.Left, pair.Left.Left.Left.Right, pair.Left.Left.Right, pair.Left.Right, pair.Right))
                 .WithTrackingName(Steps.Plans);
 
             context.RegisterSourceOutput(plans, static (spc, plan) => Emit(spc, plan));
         }
 
         private static ModelPlan SafePlan(ModelSpec spec, EquatableArray<WeightsFileSpec> files,
-            EquatableArray<CalibrationFileSpec> calibrations, CompilationFacts facts)
+            EquatableArray<CalibrationFileSpec> calibrations, CompilationFacts facts, ProjectOptions project)
         {
             try
             {
-                return ModelPlanner.Plan(spec, files, calibrations, facts);
+                return ModelPlanner.Plan(spec, files, calibrations, facts, project);
             }
             catch (Exception e)
             {

@@ -13,7 +13,7 @@ namespace Gen.Generators.Diagnostics
 
         public static readonly DiagnosticDescriptor WeightsFileMissing = Error("GEN002",
             "Weights file not found",
-            "The weights file '{0}' was not found among the project's weights files; add it to the project (any *.safetensors file in the project folder is picked up, or add it as a <GenWeights> item){1}");
+            "The weights file '{0}' was not found; give the path of an existing file relative to the project folder (inside it or not), or just its file name when only one weights file of the project has that name{1}");
 
         public static readonly DiagnosticDescriptor WeightsFileUnreadable = Error("GEN003",
             "Weights file unreadable",
@@ -59,6 +59,10 @@ namespace Gen.Generators.Diagnostics
             "Transformer constant out of range",
             "{0}");
 
+        public static readonly DiagnosticDescriptor WeightsFileAmbiguous = Error("GEN014",
+            "Weights file name is ambiguous",
+            "The weights file '{0}' is ambiguous: it matches {1}; give the path relative to the project folder, for example '{2}'");
+
         public static readonly DiagnosticDescriptor InternalError = Error("GEN099",
             "Gen failed unexpectedly",
             "Gen could not generate this model because of an internal error; please report it: {0}");
@@ -71,7 +75,7 @@ namespace Gen.Generators.Diagnostics
         public static readonly DiagnosticDescriptor[] All =
         {
             ClassNotPartial, WeightsFileMissing, WeightsFileUnreadable, TensorMissing, ShapeMismatch, ScaleInvalid,
-            ZeroPointOutOfRange, MultiplierOutOfRange, AccumulatorOverflow, UnsupportedOption, InvalidDeclaration, CalibrationFileProblem, TransformerOutOfRange, InternalError, PlanSummary,
+            ZeroPointOutOfRange, MultiplierOutOfRange, AccumulatorOverflow, UnsupportedOption, InvalidDeclaration, CalibrationFileProblem, TransformerOutOfRange, WeightsFileAmbiguous, InternalError, PlanSummary,
         };
 
         public static DiagnosticDescriptor ById(string id)

@@ -17,8 +17,9 @@ namespace Gen.Generators.Planning
     internal static class ModelPlanner
     {
         public static ModelPlan Plan(ModelSpec spec, EquatableArray<WeightsFileSpec> files, EquatableArray<CalibrationFileSpec> calibrations,
-            CompilationFacts facts)
+            CompilationFacts facts, ProjectOptions? project = null)
         {
+            project ??= ProjectOptions.None;
             var diagnostics = new List<DiagnosticInfo>(spec.Diagnostics);
             var layers = new List<DenseLayerPlan>();
             QuantizationParameters input = default;
@@ -31,17 +32,8 @@ namespace Gen.Generators.Planning
                 return Result(); // the declaration itself is wrong: say so before looking at weights
             }
 
-            var matches = files.Where(f => WeightsFileReader.Matches(f.SourcePath, spec.WeightsFile)).ToList();
-            if (matches.Count != 1)
-            {
-                string hint = matches.Count > 1
-                    ? " (it is ambiguous: " + string.Join(", ", matches.Select(m => m.SourcePath)) + "; give more of its path)"
-                    : files.Length == 0 ? "" : " (found: " + string.Join(", ", files.Select(f => System.IO.Path.GetFileName(f.SourcePath))) + ")";
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WeightsFileMissing, spec.Location, spec.WeightsFile, hint));
-                return Result();
-            }
-
-            var file = matches[0];
+            var file = FindWeights(spec, files, project, diagnostics);
+            if (file is null) return Result();
             if (spec.Transformer != null) return TransformerPlanner.Plan(spec, file, calibrations, facts, diagnostics);
             var parameters = ParameterResolver.Resolve(spec, file.SourcePath, calibrations, diagnostics);
             if (parameters is null) return Result();
@@ -74,6 +66,31 @@ namespace Gen.Generators.Planning
 
             if (diagnostics.Count > 0) layers.Clear();
             return Result();
+        }
+
+        /// <summary>The weights file the attribute names (see <see cref="WeightsPaths"/>), or null after GEN002 / GEN014.</summary>
+        private static WeightsFileSpec? FindWeights(ModelSpec spec, EquatableArray<WeightsFileSpec> files, ProjectOptions project,
+            List<DiagnosticInfo> diagnostics)
+        {
+            var matches = WeightsPaths.Resolve(spec.WeightsFile, project.Directory, files.Select(f => f.SourcePath).ToList());
+            if (matches.Count == 1) return files[matches[0]];
+            if (matches.Count > 1)
+            {
+                var names = matches.Select(i => WeightsPaths.Display(files[i].SourcePath, project.Directory)).OrderBy(n => n, StringComparer.Ordinal).ToList();
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WeightsFileAmbiguous, spec.Location, spec.WeightsFile,
+                    string.Join(", ", names.Select(n => "'" + n + "'")), names[0]));
+                return null;
+            }
+
+            // What exists, to catch a typo: every candidate the build step saw, else the files that reached the generator.
+            var known = (project.WeightsFiles.Length > 0 ? project.WeightsFiles.AsArray() : files.Select(f => f.SourcePath))
+                .Select(p => project.Directory is null ? System.IO.Path.GetFileName(p) : WeightsPaths.Display(p, project.Directory))
+                .OrderBy(p => p, StringComparer.Ordinal).ToArray();
+            const int Shown = 10;
+            string hint = known.Length == 0 ? ""
+                : " (found: " + string.Join(", ", known.Take(Shown)) + (known.Length > Shown ? string.Format(CultureInfo.InvariantCulture, " and {0} more", known.Length - Shown) : "") + ")";
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.WeightsFileMissing, spec.Location, spec.WeightsFile, hint));
+            return null;
         }
 
         private static DenseLayerPlan? PlanDense(DenseSpec layer, int inputSize, QuantizationParameters input,

@@ -22,7 +22,7 @@ namespace Gen.Tests.Generator
         /// <summary>The IDs this file has tests for. A new descriptor without a test here fails <see cref="EveryDescriptorHasATest"/>.</summary>
         private static readonly string[] Covered =
         {
-            "GEN001", "GEN002", "GEN003", "GEN004", "GEN005", "GEN006", "GEN007", "GEN008", "GEN009", "GEN010", "GEN011", "GEN012", "GEN013", "GEN100",
+            "GEN001", "GEN002", "GEN003", "GEN004", "GEN005", "GEN006", "GEN007", "GEN008", "GEN009", "GEN010", "GEN011", "GEN012", "GEN013", "GEN014", "GEN100",
         };
 
         private const string WeightsPath = "/project/model.safetensors";
@@ -210,7 +210,7 @@ namespace Gen.Tests.Generator
         [Fact]
         public void Gen003_BadBase64()
         {
-            var run = RunWithText(ValidSource, "/obj/model.safetensors.genweights", "gen-weights 1\nsource: " + WeightsPath + "\n@@not base64!!\n");
+            var run = RunWithText(ValidSource, "/obj/model.safetensors.genweights", "gen-weights 2\nsource: " + WeightsPath + "\nsize: 6\nmodified: 0\n@@@@not!\n");
             var d = Expect(run, "GEN003", "QuantizedModel", "cannot be read");
             Assert.Contains("corrupt", Message(d), StringComparison.Ordinal);
         }

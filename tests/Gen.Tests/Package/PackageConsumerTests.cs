@@ -312,7 +312,8 @@ namespace Gen.Tests.Package
             public string PackagePath { get; }
 
             /// <summary>The copy of the weights file that the package's MSBuild step encoded for the generator.</summary>
-            public string EncodedWeights => Path.Combine(ProjectDirectory, "obj", "Release", "net9.0", "gen-weights", "Data", "tiny.safetensors.genweights");
+            public string EncodedWeights =>
+                Directory.GetFiles(Path.Combine(ProjectDirectory, "obj", "Release", "net9.0", "gen-weights"), "tiny.safetensors.*.genweights").Single();
 
             public string Version { get; }
 

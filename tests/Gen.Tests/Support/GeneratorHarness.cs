@@ -9,6 +9,7 @@ using System.Runtime.Loader;
 using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Text;
 using ModelGenerator = generator::Gen.Generators.ModelGenerator;
 
@@ -86,12 +87,39 @@ namespace Gen.Tests.Support
                 new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release,
                     allowUnsafe: false, nullableContextOptions: NullableContextOptions.Enable));
 
-        public static GeneratorDriver Driver(IEnumerable<AdditionalText> files) =>
+        /// <summary>A driver over <paramref name="files"/>; <paramref name="globalOptions"/> are the build's global
+        /// options (for example <c>build_property.MSBuildProjectDirectory</c>), none by default.</summary>
+        public static GeneratorDriver Driver(IEnumerable<AdditionalText> files, IReadOnlyDictionary<string, string>? globalOptions = null) =>
             CSharpGeneratorDriver.Create(
                 new[] { new ModelGenerator().AsSourceGenerator() },
                 additionalTexts: files,
                 parseOptions: new CSharpParseOptions(LanguageVersion.Latest),
+                optionsProvider: globalOptions is null ? null : new GlobalOptionsProvider(globalOptions),
                 driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+
+        /// <summary>Global options as the compiler reads them from the build's generated .editorconfig.</summary>
+        private sealed class GlobalOptionsProvider : AnalyzerConfigOptionsProvider
+        {
+            private static readonly AnalyzerConfigOptions NoOptions = new Options(new Dictionary<string, string>());
+
+            public GlobalOptionsProvider(IReadOnlyDictionary<string, string> global) => GlobalOptions = new Options(global);
+
+            public override AnalyzerConfigOptions GlobalOptions { get; }
+
+            public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => NoOptions;
+
+            public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => NoOptions;
+
+            private sealed class Options : AnalyzerConfigOptions
+            {
+                private readonly IReadOnlyDictionary<string, string> _values;
+
+                public Options(IReadOnlyDictionary<string, string> values) => _values = values;
+
+                public override bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value) =>
+                    _values.TryGetValue(key, out value);
+            }
+        }
 
         public static GeneratorRun Run(string source, params (string Path, byte[] Bytes)[] weights) =>
             Run(source, Array.Empty<(string, string)>(), weights);

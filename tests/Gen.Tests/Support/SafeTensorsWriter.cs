@@ -62,6 +62,7 @@ namespace Gen.Tests.Support
 
         /// <summary>The text form Gen's build step writes for a weights file (see WeightsFileReader).</summary>
         public static string Encode(byte[] bytes, string sourcePath) =>
-            "gen-weights 1\nsource: " + sourcePath + "\n" + Convert.ToBase64String(bytes) + "\n";
+            "gen-weights 2\nsource: " + sourcePath + "\nsize: " + bytes.Length.ToString(CultureInfo.InvariantCulture) +
+            "\nmodified: 0\n" + Convert.ToBase64String(bytes) + "\n";
     }
 }
