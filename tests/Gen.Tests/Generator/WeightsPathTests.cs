@@ -14,7 +14,7 @@ namespace Gen.Tests.Generator
     /// </summary>
     public partial class DiagnosticTests
     {
-        private const string ProjectDirectory = "/work/App";
+        private const string ProjectDirectory = "/ws/App";
 
         private static readonly Dictionary<string, string> InProject = new() { ["build_property.MSBuildProjectDirectory"] = ProjectDirectory };
 
@@ -37,26 +37,26 @@ namespace Gen.Tests.Generator
 
         private static readonly (string Path, int Seed)[] Layout =
         {
-            ("/work/w1/mlp.safetensors", 1),
-            ("/work/w2/mlp.safetensors", 2),
-            ("/work/App/model.safetensors", 3),
-            ("/work/App/sub/model.safetensors", 4),
-            ("/work/App/src/Data/digits.safetensors", 5),
+            ("/ws/w1/mlp.safetensors", 1),
+            ("/ws/w2/mlp.safetensors", 2),
+            ("/ws/App/model.safetensors", 3),
+            ("/ws/App/sub/model.safetensors", 4),
+            ("/ws/App/src/Data/digits.safetensors", 5),
         };
 
         [Theory]
-        [InlineData("../w1/mlp.safetensors", "/work/w1/mlp.safetensors")]
-        [InlineData("..\\w2\\mlp.safetensors", "/work/w2/mlp.safetensors")]
-        [InlineData("sub/../../w2/mlp.safetensors", "/work/w2/mlp.safetensors")]
-        [InlineData("/work/w2/mlp.safetensors", "/work/w2/mlp.safetensors")]
-        [InlineData("sub/../model.safetensors", "/work/App/model.safetensors")]
-        [InlineData("./sub/./model.safetensors", "/work/App/sub/model.safetensors")]
-        [InlineData("sub//model.safetensors", "/work/App/sub/model.safetensors")]
+        [InlineData("../w1/mlp.safetensors", "/ws/w1/mlp.safetensors")]
+        [InlineData("..\\w2\\mlp.safetensors", "/ws/w2/mlp.safetensors")]
+        [InlineData("sub/../../w2/mlp.safetensors", "/ws/w2/mlp.safetensors")]
+        [InlineData("/ws/w2/mlp.safetensors", "/ws/w2/mlp.safetensors")]
+        [InlineData("sub/../model.safetensors", "/ws/App/model.safetensors")]
+        [InlineData("./sub/./model.safetensors", "/ws/App/sub/model.safetensors")]
+        [InlineData("sub//model.safetensors", "/ws/App/sub/model.safetensors")]
         // The exact path relative to the project folder wins over a suffix match in a subfolder.
-        [InlineData("model.safetensors", "/work/App/model.safetensors")]
+        [InlineData("model.safetensors", "/ws/App/model.safetensors")]
         // Suffix matching (a bare name, or the end of a path) still finds a file in a subfolder.
-        [InlineData("digits.safetensors", "/work/App/src/Data/digits.safetensors")]
-        [InlineData("Data/digits.safetensors", "/work/App/src/Data/digits.safetensors")]
+        [InlineData("digits.safetensors", "/ws/App/src/Data/digits.safetensors")]
+        [InlineData("Data/digits.safetensors", "/ws/App/src/Data/digits.safetensors")]
         public void PathsResolveLikeMSBuildPathsFromTheProjectFolder(string attribute, string expected)
         {
             var all = Layout.Select(f => (f.Path, SeededTensors(f.Seed))).ToArray();
@@ -76,7 +76,7 @@ namespace Gen.Tests.Generator
         public void Gen014_BareNameOfTwoFilesInDifferentFolders()
         {
             var run = RunNaming("mlp.safetensors", InProject,
-                ("/work/App/b/mlp.safetensors", SeededTensors(1)), ("/work/App/a/mlp.safetensors", SeededTensors(2)));
+                ("/ws/App/b/mlp.safetensors", SeededTensors(1)), ("/ws/App/a/mlp.safetensors", SeededTensors(2)));
             var d = Expect(run, "GEN014", "QuantizedModel(\"mlp.safetensors\")",
                 "The weights file 'mlp.safetensors' is ambiguous: it matches 'a/mlp.safetensors', 'b/mlp.safetensors'; " +
                 "give the path relative to the project folder, for example 'a/mlp.safetensors'");
@@ -88,21 +88,21 @@ namespace Gen.Tests.Generator
         {
             // <GenWeights Include="../w1/mlp.safetensors" /> and "../w2/mlp.safetensors": the bare name is ambiguous,
             // each relative path is not.
-            var files = new[] { ("/work/w1/mlp.safetensors", SeededTensors(1)), ("/work/w2/mlp.safetensors", SeededTensors(2)) };
+            var files = new[] { ("/ws/w1/mlp.safetensors", SeededTensors(1)), ("/ws/w2/mlp.safetensors", SeededTensors(2)) };
             Expect(RunNaming("mlp.safetensors", InProject, files), "GEN014", "QuantizedModel",
                 "it matches '../w1/mlp.safetensors', '../w2/mlp.safetensors'; give the path relative to the project folder, for example '../w1/mlp.safetensors'");
             Assert.Empty(RunNaming("../w1/mlp.safetensors", InProject, files).Errors);
 
             // Without the build step's project folder the candidates are named by their full paths.
             Expect(RunNaming("mlp.safetensors", null, files), "GEN014", "QuantizedModel",
-                "it matches '/work/w1/mlp.safetensors', '/work/w2/mlp.safetensors'");
+                "it matches '/ws/w1/mlp.safetensors', '/ws/w2/mlp.safetensors'");
         }
 
         [Fact]
         public void Gen002_PathThatClimbsOutMatchesOnlyExactly()
         {
-            // "../w1/mlp.safetensors" must not match /work/App/x/w1/mlp.safetensors as a suffix.
-            var run = RunNaming("../w1/mlp.safetensors", InProject, ("/work/App/x/w1/mlp.safetensors", SeededTensors(1)));
+            // "../w1/mlp.safetensors" must not match /ws/App/x/w1/mlp.safetensors as a suffix.
+            var run = RunNaming("../w1/mlp.safetensors", InProject, ("/ws/App/x/w1/mlp.safetensors", SeededTensors(1)));
             var d = Expect(run, "GEN002", "QuantizedModel", "The weights file '../w1/mlp.safetensors' was not found; give the path of an existing file relative to the project folder");
             Assert.Contains("(found: x/w1/mlp.safetensors)", Message(d), StringComparison.Ordinal);
         }
@@ -113,7 +113,7 @@ namespace Gen.Tests.Generator
             // The build step encodes only the files attributes name, but tells the generator every candidate.
             var options = new Dictionary<string, string>(InProject)
             {
-                ["build_property.GenWeightsCandidates"] = "/work/App/Data/mlp.safetensors|/work/shared/x.safetensors",
+                ["build_property.GenWeightsCandidates"] = "/ws/App/Data/mlp.safetensors|/ws/shared/x.safetensors",
             };
             var d = Expect(RunNaming("weights/mlp.safetensors", options), "GEN002", "QuantizedModel(\"weights/mlp.safetensors\")",
                 "The weights file 'weights/mlp.safetensors' was not found");
