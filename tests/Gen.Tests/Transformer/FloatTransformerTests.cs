@@ -239,9 +239,19 @@ namespace Gen.Tests.Transformer
             var image = new float[Pixels];
             var logits = new float[10];
             model.Run(image, logits);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 100; i++) model.Run(image, logits);
-            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            // A call that allocates shows in every window of 100 calls. The runtime itself can allocate once in a while
+            // on this thread (when tiered compilation replaces a method under load), so one clean window out of five
+            // is the proof; all five dirty fails.
+            var windows = new List<long>();
+            for (int window = 0; window < 5; window++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 100; i++) model.Run(image, logits);
+                windows.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+                if (windows[^1] == 0) break;
+            }
+
+            Assert.True(windows[^1] == 0, "bytes allocated per window of 100 calls: " + string.Join(", ", windows));
         }
 
         private static int ArgMax(ReadOnlySpan<float> values)
