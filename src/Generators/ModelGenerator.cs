@@ -47,7 +47,8 @@ namespace Gen.Generators
         {
             var specs = context.SyntaxProvider
                 .ForAttributeWithMetadataName(ModelParser.ModelAttribute,
-                    static (node, _) => node is ClassDeclarationSyntax,
+                    // Records, structs and interfaces too, so that they get GEN015 rather than silence.
+                    static (node, _) => node is TypeDeclarationSyntax,
                     static (ctx, ct) => ModelParser.Parse(ctx, ct))
                 .WithTrackingName(Steps.Specs);
 
@@ -84,7 +85,7 @@ namespace Gen.Generators
         {
             try
             {
-                return ModelPlanner.Plan(spec, files, calibrations, facts);
+                return ModelPlanner.Plan(spec, files, calibrations, facts) with { TakenNames = spec.TakenNames };
             }
             catch (Exception e)
             {

@@ -59,6 +59,14 @@ namespace Gen.Generators.Diagnostics
             "Transformer constant out of range",
             "{0}");
 
+        public static readonly DiagnosticDescriptor TypeKindNotSupported = Error("GEN015",
+            "Model type kind not supported",
+            "{0}");
+
+        public static readonly DiagnosticDescriptor MemberNameConflict = Error("GEN016",
+            "Member name conflict",
+            "{0}");
+
         public static readonly DiagnosticDescriptor InternalError = Error("GEN099",
             "Gen failed unexpectedly",
             "Gen could not generate this model because of an internal error; please report it: {0}");
@@ -71,7 +79,8 @@ namespace Gen.Generators.Diagnostics
         public static readonly DiagnosticDescriptor[] All =
         {
             ClassNotPartial, WeightsFileMissing, WeightsFileUnreadable, TensorMissing, ShapeMismatch, ScaleInvalid,
-            ZeroPointOutOfRange, MultiplierOutOfRange, AccumulatorOverflow, UnsupportedOption, InvalidDeclaration, CalibrationFileProblem, TransformerOutOfRange, InternalError, PlanSummary,
+            ZeroPointOutOfRange, MultiplierOutOfRange, AccumulatorOverflow, UnsupportedOption, InvalidDeclaration, CalibrationFileProblem, TransformerOutOfRange,
+            TypeKindNotSupported, MemberNameConflict, InternalError, PlanSummary,
         };
 
         public static DiagnosticDescriptor ById(string id)

@@ -25,7 +25,7 @@ namespace Gen.Generators.Emitting
             if (plan.Transformer != null) return TransformerEmitter.Emit(plan);
             var w = new CodeWriter();
             var layers = plan.Layers.AsArray();
-            var names = MethodNames(layers);
+            var names = MethodNames(layers, new NameAllocator(plan));
             var last = layers[layers.Length - 1];
             int scratch = layers.Take(layers.Length - 1).Select(l => l.OutputSize).DefaultIfEmpty(0).Max();
 
@@ -55,10 +55,10 @@ namespace Gen.Generators.Emitting
             w.Line("using System.Runtime.CompilerServices;");
             w.Line("using System.Runtime.Intrinsics;");
             w.Line();
-            if (plan.Namespace != null) w.Open("namespace " + plan.Namespace);
+            if (plan.Namespace != null) w.Open("namespace " + CodeWriter.QualifiedName(plan.Namespace));
             w.Line("// Float boundary helpers: converting real inputs to INT8 and INT8 outputs back. They are kept out of Run,");
             w.Line("// which never touches floating point.");
-            w.Open(plan.Modifiers + " " + plan.ClassName);
+            w.Open(plan.Modifiers + " " + CodeWriter.Identifier(plan.ClassName));
 
             w.Line("/// <summary>Quantizes real inputs: <c>clamp(round(value / InputScale) + InputZeroPoint, -128, 127)</c>, ties away from zero.</summary>");
             w.Line("/// <exception cref=\"ArgumentException\">The lengths differ, or a value is NaN.</exception>");
@@ -201,7 +201,7 @@ namespace Gen.Generators.Emitting
             w.Line("using System.Runtime.Intrinsics;");
             w.Line("using System.Runtime.Intrinsics.X86;");
             w.Line();
-            if (plan.Namespace != null) w.Open("namespace " + plan.Namespace);
+            if (plan.Namespace != null) w.Open("namespace " + CodeWriter.QualifiedName(plan.Namespace));
 
             w.Line("/// <summary>");
             w.Line($"/// Integer-only INT8 {what}.");
@@ -210,7 +210,7 @@ namespace Gen.Generators.Emitting
             w.Line("/// <see cref=\"Run(ReadOnlySpan{sbyte}, Span{sbyte})\"/> " + remarks[0]);
             for (int i = 1; i < remarks.Length; i++) w.Line("/// " + remarks[i]);
             w.Line("/// </remarks>");
-            w.Open(plan.Modifiers + " " + plan.ClassName);
+            w.Open(plan.Modifiers + " " + CodeWriter.Identifier(plan.ClassName));
         }
 
         /// <summary>The KernelPath enum, ActivePath and SelectPath (GEN_KERNEL_PATH lowers the choice).</summary>
@@ -307,10 +307,10 @@ namespace Gen.Generators.Emitting
             var real = layer.RealMultipliers.AsArray();
             var m0 = layer.PackedMultipliers.AsArray();
             var shifts = layer.PackedRightShifts.AsArray();
-            w.Line($"// '{layer.Name}' requantization multipliers M0 (Q0.31); with the right shift below they encode the real S_in * S_w[n] / S_out.");
+            w.Line($"// '{CodeWriter.Comment(layer.Name)}' requantization multipliers M0 (Q0.31); with the right shift below they encode the real S_in * S_w[n] / S_out.");
             EmitChannelArray(w, name + "Multiplier", m0, layer.OutputSize,
                 c => $"channel {CodeWriter.Int(c)}: x {CodeWriter.Real(real[layer.PerChannel ? c : 0])} = M0 * 2^-(31 + {CodeWriter.Int(shifts[c])})");
-            w.Line($"// '{layer.Name}' right shifts (minus the multiplier's exponent) per channel.");
+            w.Line($"// '{CodeWriter.Comment(layer.Name)}' right shifts (minus the multiplier's exponent) per channel.");
             w.Line($"private static ReadOnlySpan<int> {name}RightShift => new int[]");
             w.Line("{");
             var row = new CodeWriter();
@@ -325,7 +325,7 @@ namespace Gen.Generators.Emitting
             int group = Planning.KernelPacker.Group(route);
             int kp = Planning.KernelPacker.PaddedK(route, layer.InputSize);
             var scales = layer.WeightScales.AsArray();
-            w.Line($"// '{layer.Name}' weights, symmetric INT8 (real weight = q * the channel's scale), {purpose}:");
+            w.Line($"// '{CodeWriter.Comment(layer.Name)}' weights, symmetric INT8 (real weight = q * the channel's scale), {purpose}:");
             w.Line($"// [{CodeWriter.Int(layer.Panels)} panels][{CodeWriter.Int(kp / group)} steps][16 channels][{CodeWriter.Int(group)} inputs]. Static read-only data: the");
             w.Line("// bytes live in the assembly image and the span reads them in place.");
             int panelBytes = kp * 16;
@@ -381,7 +381,7 @@ namespace Gen.Generators.Emitting
         {
             var bias = layer.Bias.AsArray();
             string fold = route == KernelRoute.Wide ? $"({CodeWriter.Int(layer.InputZeroPoint)})" : $"({CodeWriter.Int(layer.InputZeroPoint)} + 128)";
-            w.Line($"// '{layer.Name}' bias with the activation offset folded in: bias' = bias - {fold} * sum_k w[n, k]; padded to whole panels.");
+            w.Line($"// '{CodeWriter.Comment(layer.Name)}' bias with the activation offset folded in: bias' = bias - {fold} * sum_k w[n, k]; padded to whole panels.");
             EmitChannelArray(w, arrayName, folded, layer.OutputSize, c => $"channel {CodeWriter.Int(c)}: bias {CodeWriter.Int(bias[c])}");
         }
 
@@ -399,46 +399,49 @@ namespace Gen.Generators.Emitting
             w.Line();
         }
 
-        internal static string[] MethodNames(DenseLayerPlan[] layers, ISet<string>? taken = null)
+        /// <summary>
+        /// The method name of each dense layer: its name in PascalCase (<c>fc1</c> -> <c>Fc1</c>), or <c>Layer{n}Fc1</c>,
+        /// then <c>Layer{n}Fc1_2</c>, ..., when that or a name derived from it (<see cref="DenseKernelEmitter.Suffixes"/>)
+        /// is taken.
+        /// </summary>
+        internal static string[] MethodNames(DenseLayerPlan[] layers, NameAllocator allocator)
         {
             var names = new string[layers.Length];
-            var used = new HashSet<string>(taken ?? new HashSet<string>());
             for (int i = 0; i < layers.Length; i++)
             {
-                var sb = new StringBuilder();
-                bool upper = true;
-                foreach (char c in layers[i].Name)
-                {
-                    if (char.IsLetterOrDigit(c) && c < 128)
-                    {
-                        sb.Append(upper ? char.ToUpperInvariant(c) : c);
-                        upper = false;
-                    }
-                    else
-                    {
-                        upper = true;
-                    }
-                }
-
-                string name = sb.Length == 0 || char.IsDigit(sb[0]) ? "Layer" + sb : sb.ToString();
-                if (!used.Add(name) || IsReserved(name))
-                {
-                    name = "Layer" + CodeWriter.Int(i + 1) + name;
-                    used.Add(name);
-                }
-
-                names[i] = name;
+                string name = Pascal(layers[i].Name);
+                names[i] = allocator.Take(name, "Layer" + CodeWriter.Int(i + 1) + name, DenseKernelEmitter.Suffixes);
             }
 
             return names;
         }
 
-        private static bool IsReserved(string name) =>
-            name == "Run" || name == "RunRow" || name == "Requantize" || name == "ThrowLength" || name == "ArgMax" ||
-            name == "QuantizeInput" || name == "DequantizeOutput" || name.StartsWith("Dot", System.StringComparison.Ordinal) ||
-            name.StartsWith("Input", System.StringComparison.Ordinal) || name.StartsWith("Output", System.StringComparison.Ordinal) ||
-            name == "LayerCount" || name == "KernelPath" || name == "ActivePath" || name == "SelectPath" || name == "VnniWideBlocks" ||
-            name.StartsWith("Widen", System.StringComparison.Ordinal) || name.StartsWith("ToUnsigned", System.StringComparison.Ordinal);
+        /// <summary>A tensor prefix like <c>blocks.0.attn</c> as a PascalCase identifier part (<c>Blocks0Attn</c>), ASCII letters and digits only.</summary>
+        internal static string Pascal(string name)
+        {
+            var sb = new StringBuilder();
+            bool upper = true;
+            foreach (char c in name)
+            {
+                if (char.IsLetterOrDigit(c) && c < 128)
+                {
+                    sb.Append(upper ? char.ToUpperInvariant(c) : c);
+                    upper = false;
+                }
+                else
+                {
+                    upper = true;
+                }
+            }
+
+            return sb.Length == 0 || char.IsDigit(sb[0]) ? "Layer" + sb : sb.ToString();
+        }
+
+        /// <summary>The suffixes EmitLayerData appends to a layer's name for its data (see <see cref="DenseKernelEmitter.Suffixes"/>).</summary>
+        internal static readonly string[] DataSuffixes =
+        {
+            "Weights", "WeightsBytes", "Bias", "VnniWeights", "VnniWeightsBytes", "VnniBias", "Multiplier", "RightShift",
+        };
 
         private static string Topology(ModelPlan plan) =>
             CodeWriter.Int(plan.InputSize) + string.Concat(plan.Layers.Select(l =>
@@ -446,6 +449,6 @@ namespace Gen.Generators.Emitting
 
         private static string Activation(int activation) => activation == 1 ? "ReLU" : activation == 2 ? "ReLU6" : "none";
 
-        internal static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+        internal static string Xml(string text) => CodeWriter.Comment(text).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
     }
 }

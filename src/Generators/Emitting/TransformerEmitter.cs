@@ -21,24 +21,22 @@ namespace Gen.Generators.Emitting
         {
             var t = plan.Transformer!;
             var dense = t.DenseLayers();
-            var taken = new HashSet<string> { "Patchify", "AddPosition", "MeanPool", "RunImage", "IntSqrt", "MultiplyByQuantizedMultiplier" };
-            var names = ModelEmitter.MethodNames(dense, taken);
+            var allocator = new NameAllocator(plan);
+            var names = ModelEmitter.MethodNames(dense, allocator);
             var nameOf = new Dictionary<DenseLayerPlan, string>(ReferenceEqualityComparer.Instance);
             for (int i = 0; i < dense.Length; i++) nameOf[dense[i]] = names[i];
-            var used = new HashSet<string>(names.Concat(taken));
-            string Unique(string wanted)
-            {
-                string name = wanted;
-                for (int n = 2; !used.Add(name); n++) name = wanted + CodeWriter.Int(n);
-                return name;
-            }
+            // Each step's method with the names derived from it: a LayerNorm's AVX-512 token kernel and gamma and beta
+            // tables, the attention's AVX-512 version, the exp's, the GELU's table.
+            string[] norm = { "", "Avx512", "Gamma", "Beta" }, vectorized = { "", "Avx512" }, gelu = { "", "Table" }, single = { "" };
+            string Unique(string wanted, string[] suffixes) => allocator.Take(wanted, null, suffixes);
 
-            var layerNames = t.Layers.Select(l => Pascal(l.Prefix)).ToArray();
+            var layerNames = t.Layers.Select(l => ModelEmitter.Pascal(l.Prefix)).ToArray();
             var steps = t.Layers.Select((l, i) => new LayerMethods(
-                Unique(layerNames[i] + "Norm1"), Unique(layerNames[i] + "Attention"), Unique(layerNames[i] + "AttentionResidual"),
-                Unique(layerNames[i] + "Norm2"), Unique(layerNames[i] + "Gelu"), Unique(layerNames[i] + "FeedForwardResidual"),
-                Unique(layerNames[i] + "Exp"))).ToArray();
-            string finalNorm = Unique(Pascal(t.FinalNorm.Name) + "LayerNorm");
+                Unique(layerNames[i] + "Norm1", norm), Unique(layerNames[i] + "Attention", vectorized),
+                Unique(layerNames[i] + "AttentionResidual", single), Unique(layerNames[i] + "Norm2", norm),
+                Unique(layerNames[i] + "Gelu", gelu), Unique(layerNames[i] + "FeedForwardResidual", single),
+                Unique(layerNames[i] + "Exp", vectorized))).ToArray();
+            string finalNorm = Unique(ModelEmitter.Pascal(t.FinalNorm.Name) + "LayerNorm", norm);
 
             var w = new CodeWriter();
             ModelEmitter.OpenClass(w, plan, $"vision transformer generated from <c>{ModelEmitter.Xml(plan.WeightsFile)}</c>: {ModelEmitter.Xml(Summary(t))}",
@@ -55,7 +53,7 @@ namespace Gen.Generators.Emitting
             {
                 var layer = t.Layers[i];
                 var m = steps[i];
-                w.Line($"// ===== Encoder layer {I(i + 1)}, '{layer.Prefix}': {I(layer.Heads)} heads of {I(layer.HeadSize)}, feed-forward {I(layer.FeedForward)} =====");
+                w.Line($"// ===== Encoder layer {I(i + 1)}, '{CodeWriter.Comment(layer.Prefix)}': {I(layer.Heads)} heads of {I(layer.HeadSize)}, feed-forward {I(layer.FeedForward)} =====");
                 w.Line();
                 EmitLayerNorm(w, m.Norm1, layer.Norm1, t.Tokens);
                 EmitAttention(w, m.Attention, m.Exp, layer, t.Tokens, t.Width);
@@ -152,7 +150,7 @@ namespace Gen.Generators.Emitting
             if (t.Layers.Length > 0) w.Line($"Span<sbyte> h = stackalloc sbyte[{I(tokens * hidden)}];");
             w.Line();
             w.Line("Patchify(image, patches);");
-            w.Line($"{nameOf[t.Patch]}(patches, q, {I(tokens)}, path); // '{t.Patch.Name}': each patch -> {I(width)} features");
+            w.Line($"{nameOf[t.Patch]}(patches, q, {I(tokens)}, path); // '{CodeWriter.Comment(t.Patch.Name)}': each patch -> {I(width)} features");
             w.Line("AddPosition(q, Position, x, path);");
             for (int i = 0; i < t.Layers.Length; i++)
             {
@@ -160,7 +158,7 @@ namespace Gen.Generators.Emitting
                 var m = steps[i];
                 string ff = I(tokens * l.FeedForward);
                 w.Line();
-                w.Line($"// Encoder layer {I(i + 1)}, '{l.Prefix}': x = x + Out(Attention(Norm1(x))); x = x + Fc2(GELU(Fc1(Norm2(x)))).");
+                w.Line($"// Encoder layer {I(i + 1)}, '{CodeWriter.Comment(l.Prefix)}': x = x + Out(Attention(Norm1(x))); x = x + Fc2(GELU(Fc1(Norm2(x)))).");
                 w.Line($"{m.Norm1}(x, n, path);");
                 w.Line($"{nameOf[l.Query]}(n, q, {I(tokens)}, path);");
                 w.Line($"{nameOf[l.Key]}(n, k, {I(tokens)}, path);");
@@ -915,27 +913,6 @@ namespace Gen.Generators.Emitting
                 if (next >= x) return x;
                 x = next;
             }
-        }
-
-        /// <summary>A prefix like <c>blocks.0</c> as a PascalCase identifier part (<c>Blocks0</c>).</summary>
-        private static string Pascal(string name)
-        {
-            var sb = new System.Text.StringBuilder();
-            bool upper = true;
-            foreach (char c in name)
-            {
-                if (char.IsLetterOrDigit(c) && c < 128)
-                {
-                    sb.Append(upper ? char.ToUpperInvariant(c) : c);
-                    upper = false;
-                }
-                else
-                {
-                    upper = true;
-                }
-            }
-
-            return sb.Length == 0 || char.IsDigit(sb[0]) ? "Layer" + sb : sb.ToString();
         }
 
         /// <summary>Reference equality for plans (two layers may hold equal constants yet need their own methods).</summary>
