@@ -41,7 +41,7 @@ namespace Gen.Generators.Diagnostics
 
         public static readonly DiagnosticDescriptor AccumulatorOverflow = Error("GEN009",
             "Accumulator overflow possible",
-            "Layer '{0}' channel {1}: an INT32 accumulator can reach {2} for some input, beyond 2^31 - 1 (K = {3} inputs is too large for these weights); split the layer or reduce its weights");
+            "Layer '{0}' channel {1}: an INT32 accumulator can reach {2} for some input, beyond 2^31 - 1: {3}");
 
         public static readonly DiagnosticDescriptor UnsupportedOption = Error("GEN010",
             "Unsupported option",

@@ -213,31 +213,46 @@ namespace Gen.Generators.Emitting
             w.Open(plan.Modifiers + " " + CodeWriter.Identifier(plan.ClassName));
         }
 
+        /// <summary>
+        /// The members of the generated KernelPath enum, worst first, with their documentation: what a model can run,
+        /// and what SelectPath chooses from (the AVX-VNNI paths only where the target framework has AvxVnni).
+        /// </summary>
+        internal static (string Name, string Summary)[] KernelPaths(bool vnni)
+        {
+            var paths = new List<(string, string)>
+            {
+                ("Scalar", "Portable scalar code."),
+                ("Vector128", "Portable 128-bit vectors (System.Runtime.Intrinsics.Vector128: SSE, AdvSimd, ...)."),
+                ("Avx2", "256-bit AVX2."),
+                ("Avx512", "512-bit AVX-512BW."),
+            };
+            if (vnni)
+            {
+                paths.Add(("AvxVnni", "256-bit AVX-VNNI (vpdpbusd: four u8 x s8 products into int32 per lane, in one instruction) for every block."));
+                paths.Add(("Avx512Vnni", "AVX-512BW, with AVX-VNNI for full blocks of 4 rows where that measured faster."));
+            }
+
+            return paths.ToArray();
+        }
+
         /// <summary>The KernelPath enum, ActivePath and SelectPath (GEN_KERNEL_PATH lowers the choice).</summary>
         internal static void EmitPathSelection(CodeWriter w, bool vnni)
         {
             w.Line("/// <summary>The instruction sets a model's kernels can use, best last.</summary>");
             w.Open("public enum KernelPath");
-            w.Line("/// <summary>Portable scalar code.</summary>");
-            w.Line("Scalar = 0,");
-            w.Line("/// <summary>Portable 128-bit vectors (System.Runtime.Intrinsics.Vector128: SSE, AdvSimd, ...).</summary>");
-            w.Line("Vector128 = 1,");
-            w.Line("/// <summary>256-bit AVX2.</summary>");
-            w.Line("Avx2 = 2,");
-            w.Line("/// <summary>512-bit AVX-512BW.</summary>");
-            w.Line("Avx512 = 3,");
-            if (vnni)
+            var paths = KernelPaths(vnni);
+            for (int i = 0; i < paths.Length; i++)
             {
-                w.Line("/// <summary>256-bit AVX-VNNI (vpdpbusd: four u8 x s8 products into int32 per lane, in one instruction) for every block.</summary>");
-                w.Line("AvxVnni = 4,");
-                w.Line("/// <summary>AVX-512BW, with AVX-VNNI for full blocks of 4 rows where that measured faster.</summary>");
-                w.Line("Avx512Vnni = 5,");
+                w.Line($"/// <summary>{paths[i].Summary}</summary>");
+                w.Line($"{paths[i].Name} = {CodeWriter.Int(i)},");
             }
+
             w.Close();
             w.Line();
             w.Line("/// <summary>");
             w.Line("/// The kernels <c>Run</c> uses: the best the CPU supports, chosen once. The environment variable");
-            w.Line("/// <c>GEN_KERNEL_PATH</c> (Scalar, Vector128, Avx2, Avx512, AvxVnni or Avx512Vnni) can lower it, for comparisons; it never raises it.");
+            w.Line("/// <c>GEN_KERNEL_PATH</c> (" + string.Join(", ", KernelPaths(vnni).Select(p => p.Name)) + ", by name or number) can lower it, for comparisons;");
+            w.Line("/// it never raises it, and any other value (unset, misspelled, out of range like -1) leaves the best path.");
             w.Line("/// </summary>");
             w.Line("public static KernelPath ActivePath { get; } = SelectPath();");
             if (vnni)
@@ -260,7 +275,9 @@ namespace Gen.Generators.Emitting
                 "Avx512BW.IsSupported ? KernelPath.Avx512 : Avx2.IsSupported ? KernelPath.Avx2 :");
             w.Line("    Vector128.IsHardwareAccelerated ? KernelPath.Vector128 : KernelPath.Scalar;");
             w.Line("string? forced = Environment.GetEnvironmentVariable(\"GEN_KERNEL_PATH\");");
-            w.Line("return Enum.TryParse(forced, ignoreCase: true, out KernelPath path) && path < best ? path : best;");
+            w.Line("// Only one defined member counts: Enum.TryParse also accepts any number (\"-1\") and lists (\"Avx2, Vector128\").");
+            w.Line("bool valid = Enum.TryParse(forced, ignoreCase: true, out KernelPath path) && Enum.IsDefined(path) && forced!.IndexOf(',') < 0;");
+            w.Line("return valid && path < best ? path : best;");
             w.Close();
             w.Line();
         }
