@@ -50,7 +50,8 @@ namespace Gen.Generators
         {
             var specs = context.SyntaxProvider
                 .ForAttributeWithMetadataName(ModelParser.ModelAttribute,
-                    static (node, _) => node is ClassDeclarationSyntax,
+                    // Records, structs and interfaces too, so that they get GEN015 rather than silence.
+                    static (node, _) => node is TypeDeclarationSyntax,
                     static (ctx, ct) => ModelParser.Parse(ctx, ct))
                 .WithTrackingName(Steps.Specs);
 
@@ -92,7 +93,7 @@ namespace Gen.Generators
         {
             try
             {
-                return ModelPlanner.Plan(spec, files, calibrations, facts, project);
+                return ModelPlanner.Plan(spec, files, calibrations, facts, project) with { TakenNames = spec.TakenNames };
             }
             catch (Exception e)
             {
@@ -134,9 +135,12 @@ namespace Gen.Generators
                 ? string.Format(CultureInfo.InvariantCulture, "vision transformer, {0} tokens of width {1}, {2} encoder layers, {3} dense layers",
                     t.Tokens, t.Width, t.Layers.Length, dense.Length)
                 : string.Format(CultureInfo.InvariantCulture, "{0} layers", dense.Length);
+            // The paths the generated KernelPath enum has, best first (what SelectPath chooses from).
+            var paths = ModelEmitter.KernelPaths(plan.Transformer?.Patch.EmitVnni ?? plan.Layers[0].EmitVnni).Select(p => p.Name).Reverse().ToArray();
+            string kernels = string.Join(", ", paths.Take(paths.Length - 1)) + " and " + paths[paths.Length - 1];
             context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.PlanSummary, null, plan.ClassName,
-                string.Format(CultureInfo.InvariantCulture, "{0}, {1} INT8 weights; {2}; kernels for AVX-512BW, AVX2 and scalar, chosen at run time",
-                    shape, weightBytes, routes)));
+                string.Format(CultureInfo.InvariantCulture, "{0}, {1} INT8 weights; {2}; kernel paths {3}, the best the CPU supports chosen at run time (ActivePath)",
+                    shape, weightBytes, routes, kernels)));
         }
     }
 }

@@ -38,9 +38,10 @@ namespace Gen.Calibrate
             var labels = new Option<string?>("--labels") { Description = "One u8 label per row: report arg-max accuracy on the held-out rows (or all rows)." };
             var samples = new Option<int>("--easyquant-samples") { Description = "Rows EasyQuant searches on (spread over the calibration rows).", DefaultValueFactory = _ => 512 };
             var outDir = new Option<string?>("--out") { Description = "Output folder (default: the weights file's folder)." };
+            var force = new Option<bool>("--force") { Description = "Overwrite files that exist; without --out, files beside the weights are never overwritten otherwise." };
             var root = new RootCommand("Post-training calibration for Gen: from a float model and sample inputs to the scales and zero points of its [ModelInput]/[Dense] attributes.")
             {
-                weights, layers, data, rowSize, scaleBy, offset, method, symmetric, perTensor, rows, labels, samples, outDir,
+                weights, layers, data, rowSize, scaleBy, offset, method, symmetric, perTensor, rows, labels, samples, outDir, force,
                 TransformerCommand.Create(output, error),
             };
 
@@ -55,7 +56,7 @@ namespace Gen.Calibrate
                         Layers = result.GetValue(layers)!,
                         Data = result.GetValue(data)!,
                         RowSize = result.GetValue(rowSize),
-                        Scale = CalibrationData.ParseNumber(result.GetValue(scaleBy)!, "--scale-by"),
+                        Scale = CalibrationData.ParseScale(result.GetValue(scaleBy)!, "--scale-by"),
                         Offset = CalibrationData.ParseNumber(result.GetValue(offset)!, "--offset"),
                         Methods = result.GetValue(method)!,
                         Mode = result.GetValue(symmetric) ? RangeMode.Symmetric : RangeMode.Asymmetric,
@@ -64,6 +65,7 @@ namespace Gen.Calibrate
                         Labels = result.GetValue(labels),
                         EasyQuantSamples = result.GetValue(samples),
                         Out = result.GetValue(outDir),
+                        Force = result.GetValue(force),
                     };
                     return Execute(o, output);
                 }
@@ -94,6 +96,7 @@ namespace Gen.Calibrate
             public bool PerChannel;
             public string? Labels, Out;
             public int EasyQuantSamples;
+            public bool Force;
         }
 
         private static int Execute(Settings o, TextWriter output)
@@ -133,8 +136,15 @@ namespace Gen.Calibrate
             var (all, total, calibrationRows, labelBytes) = CalibrationData.Load(o.Data, rowSize, o.Scale, o.Offset, o.CalibrationRows, o.Labels, "data rows");
 
             string outDir = o.Out ?? Path.GetDirectoryName(Path.GetFullPath(o.Weights))!;
-            Directory.CreateDirectory(outDir);
             string stem = Path.GetFileNameWithoutExtension(o.Weights);
+            // Before the long part: the files one method always writes (all of them are checked again before writing).
+            if (methods.Count == 1)
+            {
+                RefuseToOverwrite(new[] { ".attributes.txt", ".report.md", methods[0] == "easyquant" ? ".int8.calibration.txt" : ".calibration.txt" }
+                    .Select(e => Path.Combine(outDir, stem + e)), o.Out, o.Force);
+            }
+
+            Directory.CreateDirectory(outDir);
             var console = CreateConsole(output);
             var calibration = all.AsMemory(0, calibrationRows * rowSize);
             console.MarkupLine(Markup.Escape(FormattableString.Invariant(
@@ -174,7 +184,8 @@ namespace Gen.Calibrate
                 });
 
             double? floatAccuracy = heldOut is { } ho ? CalibratedModel.FloatAccuracy(model, ho.Rows, ho.Labels) : null;
-            var written = new List<string>();
+            // Every file first, so that nothing is written when one of them may not be overwritten.
+            var files = new List<(string Path, Action Write)>();
             foreach (var (calibrated, cosines, accuracy) in results)
             {
                 string prefix = Path.Combine(outDir, methods.Count == 1 ? stem : stem + "." + FileSafe(calibrated.Method));
@@ -184,28 +195,32 @@ namespace Gen.Calibrate
                 string parameters = prefix + ".calibration.txt";
                 if (!calibrated.UsesGeneratorWeightScales)
                 {
-                    File.WriteAllBytes(prefix + ".int8.safetensors", CalibrationWriters.WriteQuantizedWeights(calibrated));
+                    files.Add((prefix + ".int8.safetensors", () => File.WriteAllBytes(prefix + ".int8.safetensors", CalibrationWriters.WriteQuantizedWeights(calibrated))));
                     weightsRef = Path.GetFileName(prefix + ".int8.safetensors");
-                    written.Add(prefix + ".int8.safetensors");
                     parameters = prefix + ".int8.calibration.txt";
                 }
 
-                File.WriteAllText(prefix + ".attributes.txt", CalibrationWriters.AttributeText(calibrated, weightsRef));
-                File.WriteAllText(parameters, CalibrationWriters.CalibrationText(calibrated));
+                files.Add((prefix + ".attributes.txt", () => File.WriteAllText(prefix + ".attributes.txt", CalibrationWriters.AttributeText(calibrated, weightsRef))));
+                files.Add((parameters, () => File.WriteAllText(parameters, CalibrationWriters.CalibrationText(calibrated))));
                 var report = new StringBuilder();
                 report.Append("# Calibration of ").Append(Path.GetFileName(o.Weights)).Append(": ").Append(calibrated.Method).Append("\n\n");
                 if (accuracy is double a) report.Append(Invariant, $"Held-out accuracy: INT8 {a:F2} %, float {floatAccuracy:F2} %.\n\n");
                 report.Append(CalibrationWriters.MarkdownReport(calibrated, cosines));
                 report.Append("\nCosine: float vs dequantized INT8 output of each layer over ").Append(cosineRows.Length / rowSize).Append(" calibration rows, errors of earlier layers included.\n");
-                File.WriteAllText(prefix + ".report.md", report.ToString());
-                written.Add(prefix + ".attributes.txt");
-                written.Add(parameters);
-                written.Add(prefix + ".report.md");
+                files.Add((prefix + ".report.md", () => File.WriteAllText(prefix + ".report.md", report.ToString())));
                 foreach (var t in calibrated.Tensors)
                 {
-                    File.WriteAllText(prefix + "." + FileSafe(t.Name) + ".svg", SvgHistogramWriter.Write(t));
-                    written.Add(prefix + "." + FileSafe(t.Name) + ".svg");
+                    string svg = prefix + "." + FileSafe(t.Name) + ".svg";
+                    files.Add((svg, () => File.WriteAllText(svg, SvgHistogramWriter.Write(t))));
                 }
+            }
+
+            RefuseToOverwrite(files.Select(f => f.Path), o.Out, o.Force);
+            var written = new List<string>();
+            foreach (var (path, write) in files)
+            {
+                write();
+                written.Add(path);
             }
 
             // The report on the console.
@@ -249,6 +264,20 @@ namespace Gen.Calibrate
             output.Write(CalibrationWriters.AttributeText(first1, first1.UsesGeneratorWeightScales ? Path.GetFileName(o.Weights) : stem + (methods.Count == 1 ? "" : "." + FileSafe(first1.Method)) + ".int8.safetensors"));
             output.WriteLine($"Wrote {written.Count} files to {outDir}.");
             return 0;
+        }
+
+        /// <summary>
+        /// Without <c>--out</c> the files go beside the weights, where a calibration file is often tracked: refuses (a
+        /// usage error, exit code 2) to overwrite any that exists, unless <c>--force</c>. With <c>--out</c> the folder
+        /// was chosen, and its files are replaced.
+        /// </summary>
+        internal static void RefuseToOverwrite(IEnumerable<string> paths, string? outDir, bool force)
+        {
+            if (outDir != null || force) return;
+            var existing = paths.Where(File.Exists).ToList();
+            if (existing.Count == 0) return;
+            throw new UsageException($"'{existing[0]}' exists{(existing.Count > 1 ? $" (and {existing.Count - 1} more of the files to write)" : "")}; " +
+                "without --out, gen-calibrate writes beside the weights only where that overwrites nothing: pass --out <folder> to write elsewhere, or --force to overwrite.");
         }
 
         /// <summary>

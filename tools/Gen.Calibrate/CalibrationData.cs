@@ -88,17 +88,38 @@ namespace Gen.Calibrate
             return result;
         }
 
-        /// <summary>Parses a number or a fraction such as <c>1/255</c>.</summary>
+        /// <summary>The range <see cref="ParseScale"/> accepts: u8 values times the scale are the model's real inputs.</summary>
+        public const double MinScale = 1e-6, MaxScale = 1e6;
+
+        /// <summary>Parses a finite number or a fraction such as <c>1/255</c>.</summary>
         public static double ParseNumber(string text, string option)
         {
             string[] parts = text.Split('/');
             if (parts.Length <= 2 && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double a))
             {
-                if (parts.Length == 1) return a;
-                if (double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double b) && b != 0) return a / b;
+                double? value = parts.Length == 1 ? a
+                    : double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double b) && b != 0 ? a / b : null;
+                if (value is double v && !double.IsNaN(v) && !double.IsInfinity(v)) return v;
             }
 
-            throw new UsageException($"{option}: '{text}' is not a number or a fraction like 1/255.");
+            throw new UsageException($"{option}: '{text}' is not a finite number or a fraction like 1/255.");
+        }
+
+        /// <summary>
+        /// Parses <c>--scale-by</c>: a number or fraction from <see cref="MinScale"/> to <see cref="MaxScale"/> (0, a
+        /// negative scale or 1e30 would turn the data into zeros, flipped values or infinities).
+        /// </summary>
+        public static double ParseScale(string text, string option)
+        {
+            double scale = ParseNumber(text, option);
+            if (!(scale >= MinScale && scale <= MaxScale))
+            {
+                throw new UsageException(string.Format(CultureInfo.InvariantCulture,
+                    "{0} is {1}; it must be a positive number from {2:G} to {3:G}, as u8 values times it are the model's real inputs (e.g. 1/255).",
+                    option, text, MinScale, MaxScale));
+            }
+
+            return scale;
         }
     }
 }

@@ -40,9 +40,10 @@ namespace Gen.Calibrate
             var rows = new Option<int?>("--calibration-rows") { Description = "Calibrate on the first N images (default: all); later images are held out for --labels." };
             var labels = new Option<string?>("--labels") { Description = "One u8 label per image: report the float model's arg-max accuracy on the held-out images." };
             var outDir = new Option<string?>("--out") { Description = "Output folder (default: the weights file's folder)." };
+            var force = new Option<bool>("--force") { Description = "Overwrite files that exist; without --out, files beside the weights are never overwritten otherwise." };
             var command = new Command("transformer", "Calibrate the activations of a vision transformer (patch embedding, pre-LayerNorm encoder layers, mean pooling, dense head).")
             {
-                weights, image, patch, width, layers, head, embedding, norm, data, scaleBy, offset, method, inputMethod, symmetric, rows, labels, outDir,
+                weights, image, patch, width, layers, head, embedding, norm, data, scaleBy, offset, method, inputMethod, symmetric, rows, labels, outDir, force,
             };
 
             command.SetAction(result =>
@@ -56,7 +57,7 @@ namespace Gen.Calibrate
                         Weights = result.GetValue(weights)!,
                         Shape = shape,
                         Data = result.GetValue(data)!,
-                        Scale = CalibrationData.ParseNumber(result.GetValue(scaleBy)!, "--scale-by"),
+                        Scale = CalibrationData.ParseScale(result.GetValue(scaleBy)!, "--scale-by"),
                         Offset = CalibrationData.ParseNumber(result.GetValue(offset)!, "--offset"),
                         Method = Calibrator(result.GetValue(method)!, "--method"),
                         InputMethod = Calibrator(result.GetValue(inputMethod)!, "--input-method"),
@@ -64,6 +65,7 @@ namespace Gen.Calibrate
                         CalibrationRows = result.GetValue(rows),
                         Labels = result.GetValue(labels),
                         Out = result.GetValue(outDir),
+                        Force = result.GetValue(force),
                     }, output);
                 }
                 catch (UsageException e)
@@ -124,6 +126,7 @@ namespace Gen.Calibrate
             public RangeMode Mode;
             public int? CalibrationRows;
             public string? Labels, Out;
+            public bool Force;
         }
 
         private static ICalibrator Calibrator(string name, string option)
@@ -159,6 +162,8 @@ namespace Gen.Calibrate
             var (all, total, calibrationRows, labelBytes) = CalibrationData.Load(o.Data, size, o.Scale, o.Offset, o.CalibrationRows, o.Labels, "images");
 
             string outDir = o.Out ?? Path.GetDirectoryName(Path.GetFullPath(o.Weights))!;
+            string path = Path.Combine(outDir, Path.GetFileNameWithoutExtension(o.Weights) + ".calibration.txt");
+            CalibrateCommand.RefuseToOverwrite(new[] { path }, o.Out, o.Force);
             Directory.CreateDirectory(outDir);
             var console = CalibrateCommand.CreateConsole(output);
             console.MarkupLine(Markup.Escape(FormattableString.Invariant(
@@ -175,7 +180,6 @@ namespace Gen.Calibrate
                     task.Value = calibrationRows;
                 });
 
-            string path = Path.Combine(outDir, Path.GetFileNameWithoutExtension(o.Weights) + ".calibration.txt");
             File.WriteAllText(path, calibration.ToText());
 
             var table = new Table().Title(Markup.Escape(calibration.Method + " (" + (o.Mode == RangeMode.Symmetric ? "symmetric" : "asymmetric") + ")"));

@@ -41,7 +41,7 @@ namespace Gen.Generators.Diagnostics
 
         public static readonly DiagnosticDescriptor AccumulatorOverflow = Error("GEN009",
             "Accumulator overflow possible",
-            "Layer '{0}' channel {1}: an INT32 accumulator can reach {2} for some input, beyond 2^31 - 1 (K = {3} inputs is too large for these weights); split the layer or reduce its weights");
+            "Layer '{0}' channel {1}: an INT32 accumulator can reach {2} for some input, beyond 2^31 - 1: {3}");
 
         public static readonly DiagnosticDescriptor UnsupportedOption = Error("GEN010",
             "Unsupported option",
@@ -63,6 +63,14 @@ namespace Gen.Generators.Diagnostics
             "Weights file name is ambiguous",
             "The weights file '{0}' is ambiguous: it matches {1}; give the path relative to the project folder, for example '{2}'");
 
+        public static readonly DiagnosticDescriptor TypeKindNotSupported = Error("GEN015",
+            "Model type kind not supported",
+            "{0}");
+
+        public static readonly DiagnosticDescriptor MemberNameConflict = Error("GEN016",
+            "Member name conflict",
+            "{0}");
+
         public static readonly DiagnosticDescriptor InternalError = Error("GEN099",
             "Gen failed unexpectedly",
             "Gen could not generate this model because of an internal error; please report it: {0}");
@@ -75,7 +83,8 @@ namespace Gen.Generators.Diagnostics
         public static readonly DiagnosticDescriptor[] All =
         {
             ClassNotPartial, WeightsFileMissing, WeightsFileUnreadable, TensorMissing, ShapeMismatch, ScaleInvalid,
-            ZeroPointOutOfRange, MultiplierOutOfRange, AccumulatorOverflow, UnsupportedOption, InvalidDeclaration, CalibrationFileProblem, TransformerOutOfRange, WeightsFileAmbiguous, InternalError, PlanSummary,
+            ZeroPointOutOfRange, MultiplierOutOfRange, AccumulatorOverflow, UnsupportedOption, InvalidDeclaration, CalibrationFileProblem, TransformerOutOfRange,
+            WeightsFileAmbiguous, TypeKindNotSupported, MemberNameConflict, InternalError, PlanSummary,
         };
 
         public static DiagnosticDescriptor ById(string id)

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text;
 using System.Text.RegularExpressions;
+using Microsoft.CodeAnalysis.CSharp;
 
 namespace Gen.Generators.Emitting
 {
@@ -71,6 +72,48 @@ namespace Gen.Generators.Emitting
             string s = value.ToString("R", CultureInfo.InvariantCulture);
             if (s.IndexOfAny(new[] { '.', 'E', 'e' }) < 0) s += ".0";
             return s + "f";
+        }
+
+        /// <summary>An identifier as C# source: a keyword (contextual ones too) gets the verbatim prefix, <c>@class</c>.</summary>
+        public static string Identifier(string name) =>
+            SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None || SyntaxFacts.GetContextualKeywordKind(name) != SyntaxKind.None
+                ? "@" + name
+                : name;
+
+        /// <summary>A dotted name (a namespace) as C# source, each part escaped as <see cref="Identifier"/>.</summary>
+        public static string QualifiedName(string name) => string.Join(".", Array.ConvertAll(name.Split('.'), Identifier));
+
+        /// <summary>
+        /// Text from the declaration (a layer name, a file path) made safe inside a <c>//</c> or <c>///</c> comment: every
+        /// character that would end the line (CR, LF, NEL, the line and paragraph separators), every other control
+        /// character and every unpaired surrogate is written as its escape (<c>\n</c>, <c>\u2028</c>).
+        /// </summary>
+        public static string Comment(string text)
+        {
+            StringBuilder? sb = null;
+            for (int i = 0; i < text.Length; i++)
+            {
+                char c = text[i];
+                bool pairedSurrogate = char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]) ||
+                    char.IsLowSurrogate(c) && i > 0 && char.IsHighSurrogate(text[i - 1]);
+                bool unsafeChar = char.IsControl(c) || c == '\u0085' || c == '\u2028' || c == '\u2029' || char.IsSurrogate(c) && !pairedSurrogate;
+                if (!unsafeChar)
+                {
+                    sb?.Append(c);
+                    continue;
+                }
+
+                sb ??= new StringBuilder(text, 0, i, text.Length + 16);
+                sb.Append(c switch
+                {
+                    '\n' => "\\n",
+                    '\r' => "\\r",
+                    '\t' => "\\t",
+                    _ => "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture),
+                });
+            }
+
+            return sb?.ToString() ?? text;
         }
 
         /// <summary>A readable approximation for comments.</summary>

@@ -46,6 +46,28 @@ namespace Gen.Generators.Emitting
             Ns = "Avx2", IntOps = "Avx2",
         };
 
+        /// <summary>
+        /// Every suffix this emitter and <see cref="ModelEmitter.EmitLayerData"/> append to a layer's method name (the
+        /// empty one is the method itself): the names a layer takes (see <see cref="NameAllocator"/>).
+        /// </summary>
+        internal static readonly string[] Suffixes = BuildSuffixes();
+
+        private static string[] BuildSuffixes()
+        {
+            var suffixes = new List<string> { "", "Vector128", "Scalar", "AvxVnniStore512" };
+            foreach (var isa in new[] { Avx512, AvxVnni, Avx2 })
+            {
+                suffixes.Add(isa.Name + "Store");
+                foreach (int rows in new[] { RowBlock, 1 })
+                {
+                    foreach (int panels in isa.PanelCounts) suffixes.Add(isa.Name + "R" + I(rows) + "P" + I(panels));
+                }
+            }
+
+            suffixes.AddRange(ModelEmitter.DataSuffixes);
+            return suffixes.ToArray();
+        }
+
         public static void Emit(CodeWriter w, DenseLayerPlan layer, string name, int index)
         {
             EmitHeader(w, layer, index);
@@ -80,7 +102,7 @@ namespace Gen.Generators.Emitting
                 KernelRoute.Pair => "Pair: u8 x s8 products added pairwise in int16 (vpmaddubsw), widened every step (vpmaddwd)",
                 _ => "Wide: int16 x int16 products added pairwise into int32 (vpmaddwd); exact for any INT8 weights",
             };
-            w.Line($"// Layer {I(index + 1)}, '{layer.Name}': fully connected {I(layer.InputSize)} -> {I(layer.OutputSize)}, activation " +
+            w.Line($"// Layer {I(index + 1)}, '{CodeWriter.Comment(layer.Name)}': fully connected {I(layer.InputSize)} -> {I(layer.OutputSize)}, activation " +
                    $"{(layer.Activation == 1 ? "ReLU" : layer.Activation == 2 ? "ReLU6" : "none")}, {(layer.PerChannel ? "per-channel" : "per-tensor")} INT8 weights" +
                    $"{(layer.PreQuantized ? " (pre-quantized in the file)" : "")}.");
             w.Line($"//   input:  scale {CodeWriter.Real(layer.InputScale)}, zero point {I(layer.InputZeroPoint)}");

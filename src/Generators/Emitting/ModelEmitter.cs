@@ -26,7 +26,7 @@ namespace Gen.Generators.Emitting
             if (plan.Transformer != null) return TransformerEmitter.Emit(plan);
             var w = new CodeWriter();
             var layers = plan.Layers.AsArray();
-            var names = MethodNames(layers);
+            var names = MethodNames(layers, new NameAllocator(plan));
             var last = layers[layers.Length - 1];
 
             OpenClass(w, plan, $"model generated from <c>{Xml(plan.WeightsFile)}</c>: {Xml(Topology(plan))}",
@@ -57,10 +57,10 @@ namespace Gen.Generators.Emitting
             w.Line("using System.Runtime.CompilerServices;");
             w.Line("using System.Runtime.Intrinsics;");
             w.Line();
-            if (plan.Namespace != null) w.Open("namespace " + plan.Namespace);
+            if (plan.Namespace != null) w.Open("namespace " + CodeWriter.QualifiedName(plan.Namespace));
             w.Line("// Float boundary helpers: converting real inputs to INT8 and INT8 outputs back. They are kept out of Run,");
             w.Line("// which never touches floating point.");
-            w.Open(plan.Modifiers + " " + plan.ClassName);
+            w.Open(plan.Modifiers + " " + CodeWriter.Identifier(plan.ClassName));
 
             w.Line("/// <summary>Quantizes real inputs: <c>clamp(round(value / InputScale) + InputZeroPoint, -128, 127)</c>, ties away from zero.</summary>");
             w.Line("/// <exception cref=\"ArgumentException\">The lengths differ, or a value is NaN.</exception>");
@@ -195,7 +195,7 @@ namespace Gen.Generators.Emitting
             w.Line("using System.Runtime.Intrinsics;");
             w.Line("using System.Runtime.Intrinsics.X86;");
             w.Line();
-            if (plan.Namespace != null) w.Open("namespace " + plan.Namespace);
+            if (plan.Namespace != null) w.Open("namespace " + CodeWriter.QualifiedName(plan.Namespace));
 
             w.Line("/// <summary>");
             w.Line($"/// Integer-only INT8 {what}.");
@@ -204,7 +204,29 @@ namespace Gen.Generators.Emitting
             w.Line("/// <see cref=\"Run(ReadOnlySpan{sbyte}, Span{sbyte})\"/> " + remarks[0]);
             for (int i = 1; i < remarks.Length; i++) w.Line("/// " + remarks[i]);
             w.Line("/// </remarks>");
-            w.Open(plan.Modifiers + " " + plan.ClassName);
+            w.Open(plan.Modifiers + " " + CodeWriter.Identifier(plan.ClassName));
+        }
+
+        /// <summary>
+        /// The members of the generated KernelPath enum, worst first, with their documentation: what a model can run,
+        /// and what SelectPath chooses from (the AVX-VNNI paths only where the target framework has AvxVnni).
+        /// </summary>
+        internal static (string Name, string Summary)[] KernelPaths(bool vnni)
+        {
+            var paths = new List<(string, string)>
+            {
+                ("Scalar", "Portable scalar code."),
+                ("Vector128", "Portable 128-bit vectors (System.Runtime.Intrinsics.Vector128: SSE, AdvSimd, ...)."),
+                ("Avx2", "256-bit AVX2."),
+                ("Avx512", "512-bit AVX-512BW."),
+            };
+            if (vnni)
+            {
+                paths.Add(("AvxVnni", "256-bit AVX-VNNI (vpdpbusd: four u8 x s8 products into int32 per lane, in one instruction) for every block."));
+                paths.Add(("Avx512Vnni", "AVX-512BW, with AVX-VNNI for full blocks of 4 rows where that measured faster."));
+            }
+
+            return paths.ToArray();
         }
 
         /// <summary>The KernelPath enum, ActivePath and SelectPath (GEN_KERNEL_PATH lowers the choice).</summary>
@@ -212,26 +234,19 @@ namespace Gen.Generators.Emitting
         {
             w.Line("/// <summary>The instruction sets a model's kernels can use, best last.</summary>");
             w.Open("public enum KernelPath");
-            w.Line("/// <summary>Portable scalar code.</summary>");
-            w.Line("Scalar = 0,");
-            w.Line("/// <summary>Portable 128-bit vectors (System.Runtime.Intrinsics.Vector128: SSE, AdvSimd, ...).</summary>");
-            w.Line("Vector128 = 1,");
-            w.Line("/// <summary>256-bit AVX2.</summary>");
-            w.Line("Avx2 = 2,");
-            w.Line("/// <summary>512-bit AVX-512BW.</summary>");
-            w.Line("Avx512 = 3,");
-            if (vnni)
+            var paths = KernelPaths(vnni);
+            for (int i = 0; i < paths.Length; i++)
             {
-                w.Line("/// <summary>256-bit AVX-VNNI (vpdpbusd: four u8 x s8 products into int32 per lane, in one instruction) for every block.</summary>");
-                w.Line("AvxVnni = 4,");
-                w.Line("/// <summary>AVX-512BW, with AVX-VNNI for full blocks of 4 rows where that measured faster.</summary>");
-                w.Line("Avx512Vnni = 5,");
+                w.Line($"/// <summary>{paths[i].Summary}</summary>");
+                w.Line($"{paths[i].Name} = {CodeWriter.Int(i)},");
             }
+
             w.Close();
             w.Line();
             w.Line("/// <summary>");
             w.Line("/// The kernels <c>Run</c> uses: the best the CPU supports, chosen once. The environment variable");
-            w.Line("/// <c>GEN_KERNEL_PATH</c> (Scalar, Vector128, Avx2, Avx512, AvxVnni or Avx512Vnni) can lower it, for comparisons; it never raises it.");
+            w.Line("/// <c>GEN_KERNEL_PATH</c> (" + string.Join(", ", KernelPaths(vnni).Select(p => p.Name)) + ", by name or number) can lower it, for comparisons;");
+            w.Line("/// it never raises it, and any other value (unset, misspelled, out of range like -1) leaves the best path.");
             w.Line("/// </summary>");
             w.Line("public static KernelPath ActivePath { get; } = SelectPath();");
             if (vnni)
@@ -254,7 +269,9 @@ namespace Gen.Generators.Emitting
                 "Avx512BW.IsSupported ? KernelPath.Avx512 : Avx2.IsSupported ? KernelPath.Avx2 :");
             w.Line("    Vector128.IsHardwareAccelerated ? KernelPath.Vector128 : KernelPath.Scalar;");
             w.Line("string? forced = Environment.GetEnvironmentVariable(\"GEN_KERNEL_PATH\");");
-            w.Line("return Enum.TryParse(forced, ignoreCase: true, out KernelPath path) && path < best ? path : best;");
+            w.Line("// Only one defined member counts: Enum.TryParse also accepts any number (\"-1\") and lists (\"Avx2, Vector128\").");
+            w.Line("bool valid = Enum.TryParse(forced, ignoreCase: true, out KernelPath path) && Enum.IsDefined(path) && forced!.IndexOf(',') < 0;");
+            w.Line("return valid && path < best ? path : best;");
             w.Close();
             w.Line();
         }
@@ -301,10 +318,10 @@ namespace Gen.Generators.Emitting
             var real = layer.RealMultipliers.AsArray();
             var m0 = layer.PackedMultipliers.AsArray();
             var shifts = layer.PackedRightShifts.AsArray();
-            w.Line($"// '{layer.Name}' requantization multipliers M0 (Q0.31); with the right shift below they encode the real S_in * S_w[n] / S_out.");
+            w.Line($"// '{CodeWriter.Comment(layer.Name)}' requantization multipliers M0 (Q0.31); with the right shift below they encode the real S_in * S_w[n] / S_out.");
             EmitChannelArray(w, name + "Multiplier", m0, layer.OutputSize,
                 c => $"channel {CodeWriter.Int(c)}: x {CodeWriter.Real(real[layer.PerChannel ? c : 0])} = M0 * 2^-(31 + {CodeWriter.Int(shifts[c])})");
-            w.Line($"// '{layer.Name}' right shifts (minus the multiplier's exponent) per channel.");
+            w.Line($"// '{CodeWriter.Comment(layer.Name)}' right shifts (minus the multiplier's exponent) per channel.");
             w.Line($"private static ReadOnlySpan<int> {name}RightShift => new int[]");
             w.Line("{");
             var row = new CodeWriter();
@@ -319,7 +336,7 @@ namespace Gen.Generators.Emitting
             int group = Planning.KernelPacker.Group(route);
             int kp = Planning.KernelPacker.PaddedK(route, layer.InputSize);
             var scales = layer.WeightScales.AsArray();
-            w.Line($"// '{layer.Name}' weights, symmetric INT8 (real weight = q * the channel's scale), {purpose}:");
+            w.Line($"// '{CodeWriter.Comment(layer.Name)}' weights, symmetric INT8 (real weight = q * the channel's scale), {purpose}:");
             w.Line($"// [{CodeWriter.Int(layer.Panels)} panels][{CodeWriter.Int(kp / group)} steps][16 channels][{CodeWriter.Int(group)} inputs]. Static read-only data: the");
             w.Line("// bytes live in the assembly image and the span reads them in place.");
             int panelBytes = kp * 16;
@@ -375,7 +392,7 @@ namespace Gen.Generators.Emitting
         {
             var bias = layer.Bias.AsArray();
             string fold = route == KernelRoute.Wide ? $"({CodeWriter.Int(layer.InputZeroPoint)})" : $"({CodeWriter.Int(layer.InputZeroPoint)} + 128)";
-            w.Line($"// '{layer.Name}' bias with the activation offset folded in: bias' = bias - {fold} * sum_k w[n, k]; padded to whole panels.");
+            w.Line($"// '{CodeWriter.Comment(layer.Name)}' bias with the activation offset folded in: bias' = bias - {fold} * sum_k w[n, k]; padded to whole panels.");
             EmitChannelArray(w, arrayName, folded, layer.OutputSize, c => $"channel {CodeWriter.Int(c)}: bias {CodeWriter.Int(bias[c])}");
         }
 
@@ -393,47 +410,49 @@ namespace Gen.Generators.Emitting
             w.Line();
         }
 
-        internal static string[] MethodNames(DenseLayerPlan[] layers, ISet<string>? taken = null)
+        /// <summary>
+        /// The method name of each dense layer: its name in PascalCase (<c>fc1</c> -> <c>Fc1</c>), or <c>Layer{n}Fc1</c>,
+        /// then <c>Layer{n}Fc1_2</c>, ..., when that or a name derived from it (<see cref="DenseKernelEmitter.Suffixes"/>)
+        /// is taken.
+        /// </summary>
+        internal static string[] MethodNames(DenseLayerPlan[] layers, NameAllocator allocator)
         {
             var names = new string[layers.Length];
-            var used = new HashSet<string>(taken ?? new HashSet<string>());
             for (int i = 0; i < layers.Length; i++)
             {
-                var sb = new StringBuilder();
-                bool upper = true;
-                foreach (char c in layers[i].Name)
-                {
-                    if (char.IsLetterOrDigit(c) && c < 128)
-                    {
-                        sb.Append(upper ? char.ToUpperInvariant(c) : c);
-                        upper = false;
-                    }
-                    else
-                    {
-                        upper = true;
-                    }
-                }
-
-                string name = sb.Length == 0 || char.IsDigit(sb[0]) ? "Layer" + sb : sb.ToString();
-                if (!used.Add(name) || IsReserved(name))
-                {
-                    name = "Layer" + CodeWriter.Int(i + 1) + name;
-                    used.Add(name);
-                }
-
-                names[i] = name;
+                string name = Pascal(layers[i].Name);
+                names[i] = allocator.Take(name, "Layer" + CodeWriter.Int(i + 1) + name, DenseKernelEmitter.Suffixes);
             }
 
             return names;
         }
 
-        private static bool IsReserved(string name) =>
-            name.StartsWith("Run", System.StringComparison.Ordinal) || name == "Requantize" || name.StartsWith("Throw", System.StringComparison.Ordinal) || name == "ArgMax" ||
-            name == "WorkspaceSize" || name == "StackBytes" ||
-            name == "QuantizeInput" || name == "DequantizeOutput" || name.StartsWith("Dot", System.StringComparison.Ordinal) ||
-            name.StartsWith("Input", System.StringComparison.Ordinal) || name.StartsWith("Output", System.StringComparison.Ordinal) ||
-            name == "LayerCount" || name == "KernelPath" || name == "ActivePath" || name == "SelectPath" || name == "VnniWideBlocks" ||
-            name.StartsWith("Widen", System.StringComparison.Ordinal) || name.StartsWith("ToUnsigned", System.StringComparison.Ordinal);
+        /// <summary>A tensor prefix like <c>blocks.0.attn</c> as a PascalCase identifier part (<c>Blocks0Attn</c>), ASCII letters and digits only.</summary>
+        internal static string Pascal(string name)
+        {
+            var sb = new StringBuilder();
+            bool upper = true;
+            foreach (char c in name)
+            {
+                if (char.IsLetterOrDigit(c) && c < 128)
+                {
+                    sb.Append(upper ? char.ToUpperInvariant(c) : c);
+                    upper = false;
+                }
+                else
+                {
+                    upper = true;
+                }
+            }
+
+            return sb.Length == 0 || char.IsDigit(sb[0]) ? "Layer" + sb : sb.ToString();
+        }
+
+        /// <summary>The suffixes EmitLayerData appends to a layer's name for its data (see <see cref="DenseKernelEmitter.Suffixes"/>).</summary>
+        internal static readonly string[] DataSuffixes =
+        {
+            "Weights", "WeightsBytes", "Bias", "VnniWeights", "VnniWeightsBytes", "VnniBias", "Multiplier", "RightShift",
+        };
 
         private static string Topology(ModelPlan plan) =>
             CodeWriter.Int(plan.InputSize) + string.Concat(plan.Layers.Select(l =>
@@ -441,6 +460,6 @@ namespace Gen.Generators.Emitting
 
         private static string Activation(int activation) => activation == 1 ? "ReLU" : activation == 2 ? "ReLU6" : "none";
 
-        internal static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+        internal static string Xml(string text) => CodeWriter.Comment(text).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
     }
 }

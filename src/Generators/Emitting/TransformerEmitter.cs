@@ -22,24 +22,22 @@ namespace Gen.Generators.Emitting
         {
             var t = plan.Transformer!;
             var dense = t.DenseLayers();
-            var taken = new HashSet<string> { "Patchify", "AddPosition", "MeanPool", "RunImage", "IntSqrt", "MultiplyByQuantizedMultiplier" };
-            var names = ModelEmitter.MethodNames(dense, taken);
+            var allocator = new NameAllocator(plan);
+            var names = ModelEmitter.MethodNames(dense, allocator);
             var nameOf = new Dictionary<DenseLayerPlan, string>(ReferenceEqualityComparer.Instance);
             for (int i = 0; i < dense.Length; i++) nameOf[dense[i]] = names[i];
-            var used = new HashSet<string>(names.Concat(taken));
-            string Unique(string wanted)
-            {
-                string name = wanted;
-                for (int n = 2; !used.Add(name); n++) name = wanted + CodeWriter.Int(n);
-                return name;
-            }
+            // Each step's method with the names derived from it: a LayerNorm's AVX-512 token kernel and gamma and beta
+            // tables, the attention's AVX-512 version, the exp's, the GELU's table.
+            string[] norm = { "", "Avx512", "Gamma", "Beta" }, vectorized = { "", "Avx512" }, gelu = { "", "Table" }, single = { "" };
+            string Unique(string wanted, string[] suffixes) => allocator.Take(wanted, null, suffixes);
 
-            var layerNames = t.Layers.Select(l => Pascal(l.Prefix)).ToArray();
+            var layerNames = t.Layers.Select(l => ModelEmitter.Pascal(l.Prefix)).ToArray();
             var steps = t.Layers.Select((l, i) => new LayerMethods(
-                Unique(layerNames[i] + "Norm1"), Unique(layerNames[i] + "Attention"), Unique(layerNames[i] + "AttentionResidual"),
-                Unique(layerNames[i] + "Norm2"), Unique(layerNames[i] + "Gelu"), Unique(layerNames[i] + "FeedForwardResidual"),
-                Unique(layerNames[i] + "Exp"))).ToArray();
-            string finalNorm = Unique(Pascal(t.FinalNorm.Name) + "LayerNorm");
+                Unique(layerNames[i] + "Norm1", norm), Unique(layerNames[i] + "Attention", vectorized),
+                Unique(layerNames[i] + "AttentionResidual", single), Unique(layerNames[i] + "Norm2", norm),
+                Unique(layerNames[i] + "Gelu", gelu), Unique(layerNames[i] + "FeedForwardResidual", single),
+                Unique(layerNames[i] + "Exp", vectorized))).ToArray();
+            string finalNorm = Unique(ModelEmitter.Pascal(t.FinalNorm.Name) + "LayerNorm", norm);
 
             var w = new CodeWriter();
             ModelEmitter.OpenClass(w, plan, $"vision transformer generated from <c>{ModelEmitter.Xml(plan.WeightsFile)}</c>: {ModelEmitter.Xml(Summary(t))}",
@@ -56,7 +54,7 @@ namespace Gen.Generators.Emitting
             {
                 var layer = t.Layers[i];
                 var m = steps[i];
-                w.Line($"// ===== Encoder layer {I(i + 1)}, '{layer.Prefix}': {I(layer.Heads)} heads of {I(layer.HeadSize)}, feed-forward {I(layer.FeedForward)} =====");
+                w.Line($"// ===== Encoder layer {I(i + 1)}, '{CodeWriter.Comment(layer.Prefix)}': {I(layer.Heads)} heads of {I(layer.HeadSize)}, feed-forward {I(layer.FeedForward)} =====");
                 w.Line();
                 EmitLayerNorm(w, m.Norm1, layer.Norm1, t.Tokens);
                 EmitAttention(w, m.Attention, m.Exp, layer, t.Tokens, t.Width);
@@ -152,14 +150,14 @@ namespace Gen.Generators.Emitting
                         w.Line($"Patchify({r[0]}, {o});");
                         break;
                     case WorkspaceLayout.PatchProjection:
-                        w.Line($"{nameOf[t.Patch]}({r[0]}, {o}, {I(tokens)}, path); // '{t.Patch.Name}': each patch -> {I(t.Width)} features");
+                        w.Line($"{nameOf[t.Patch]}({r[0]}, {o}, {I(tokens)}, path); // '{CodeWriter.Comment(t.Patch.Name)}': each patch -> {I(t.Width)} features");
                         break;
                     case WorkspaceLayout.AddPosition:
                         w.Line($"AddPosition({r[0]}, Position, {o}, path);");
                         break;
                     case WorkspaceLayout.Norm1:
                         w.Line();
-                        w.Line($"// Encoder layer {I(step.Layer + 1)}, '{l!.Prefix}': y = x + Out(Attention(Norm1(x))); x' = y + Fc2(GELU(Fc1(Norm2(y)))).");
+                        w.Line($"// Encoder layer {I(step.Layer + 1)}, '{CodeWriter.Comment(l!.Prefix)}': y = x + Out(Attention(Norm1(x))); x' = y + Fc2(GELU(Fc1(Norm2(y)))).");
                         w.Line($"{m!.Norm1}({r[0]}, {o}, path);");
                         break;
                     case WorkspaceLayout.Query: w.Line($"{nameOf[l!.Query]}({r[0]}, {o}, {I(tokens)}, path);"); break;
@@ -901,27 +899,6 @@ namespace Gen.Generators.Emitting
                 if (next >= x) return x;
                 x = next;
             }
-        }
-
-        /// <summary>A prefix like <c>blocks.0</c> as a PascalCase identifier part (<c>Blocks0</c>).</summary>
-        private static string Pascal(string name)
-        {
-            var sb = new System.Text.StringBuilder();
-            bool upper = true;
-            foreach (char c in name)
-            {
-                if (char.IsLetterOrDigit(c) && c < 128)
-                {
-                    sb.Append(upper ? char.ToUpperInvariant(c) : c);
-                    upper = false;
-                }
-                else
-                {
-                    upper = true;
-                }
-            }
-
-            return sb.Length == 0 || char.IsDigit(sb[0]) ? "Layer" + sb : sb.ToString();
         }
 
         /// <summary>Reference equality for plans (two layers may hold equal constants yet need their own methods).</summary>

@@ -70,6 +70,9 @@ namespace Gen.Generators.Model
     {
         public string HintName => (Namespace is null ? "" : Namespace + ".") + ClassName;
 
+        /// <summary>The names the user's class already has (from <see cref="ModelSpec.TakenNames"/>).</summary>
+        public EquatableArray<string> TakenNames { get; init; } = EquatableArray<string>.Empty;
+
         public bool CanEmit => Layers.Length > 0 || Transformer != null;
     }
 }

@@ -68,6 +68,12 @@ namespace Gen.Generators.Model
         TransformerSpec? Transformer = null)
     {
         public string HintName => (Namespace is null ? "" : Namespace + ".") + ClassName;
+
+        /// <summary>
+        /// The names the user's class already has (its members, inherited ones, accessor names without get_/set_):
+        /// the generated layer-specific names avoid them (see Emitting.NameAllocator).
+        /// </summary>
+        public EquatableArray<string> TakenNames { get; init; } = EquatableArray<string>.Empty;
     }
 
     /// <summary>What the user's compilation offers that changes the emitted code (read once, compared by value).</summary>

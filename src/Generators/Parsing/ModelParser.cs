@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Threading;
 using Gen.Generators.Diagnostics;
 using Gen.Generators.Model;
@@ -29,16 +30,28 @@ namespace Gen.Generators.Parsing
         public static ModelSpec Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
         {
             var type = (INamedTypeSymbol)context.TargetSymbol;
-            var syntax = (ClassDeclarationSyntax)context.TargetNode;
+            var syntax = (TypeDeclarationSyntax)context.TargetNode;
             var diagnostics = new List<DiagnosticInfo>();
-            var classLocation = LocationInfo.From(syntax.Identifier.Parent is null ? syntax : (SyntaxNode)syntax);
+            var classLocation = LocationInfo.From(syntax);
+            var identifierLocation = From(syntax.Identifier.GetLocation()) ?? classLocation;
             var modelAttribute = context.Attributes[0];
             var modelLocation = AttributeLocation(modelAttribute, cancellationToken) ?? classLocation;
 
+            string? kind = TypeKind(syntax);
+            if (kind != null)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TypeKindNotSupported, identifierLocation,
+                    $"The model type '{type.Name}' is {kind}; Gen generates a model only into a class: declare it 'partial class {type.Name}' (records, structs and interfaces are not supported)"));
+            }
+            else if (syntax.Modifiers.Any(SyntaxKind.FileKeyword))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TypeKindNotSupported, identifierLocation,
+                    $"The model class '{type.Name}' is file-local ('file'); the generated members go into another file, which cannot extend a file-local class: declare it 'internal' or 'public' instead"));
+            }
+
             if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNotPartial, LocationInfo.From(syntax) is { } l
-                    ? new LocationInfo(l.FilePath, syntax.Identifier.Span, syntax.Identifier.GetLocation().GetLineSpan().Span) : null, type.Name));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNotPartial, identifierLocation, type.Name));
             }
 
             if (type.ContainingType is not null || type.IsGenericType)
@@ -99,12 +112,102 @@ namespace Gen.Generators.Parsing
                     $"The model '{type.Name}' declares no layers; add [Dense(name, outputs, ...)] attributes in order"));
             }
 
-            string? ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : null;
+            var taken = kind is null ? CheckNames(type, transformerSpec != null, identifierLocation, modelLocation, diagnostics) : new string[0];
+            string? ns = NamespaceName(type.ContainingNamespace);
             string modifiers = (type.DeclaredAccessibility == Accessibility.Public ? "public " : "internal ") +
                 (type.IsStatic ? "static " : "") + (type.IsSealed && !type.IsStatic ? "sealed " : "") + "partial class";
             return new ModelSpec(ns, type.Name, modifiers, weightsFile, calibration, input, new EquatableArray<DenseSpec>(layers.ToArray()),
-                modelLocation, new EquatableArray<DiagnosticInfo>(diagnostics.ToArray()), transformerSpec);
+                modelLocation, new EquatableArray<DiagnosticInfo>(diagnostics.ToArray()), transformerSpec)
+            {
+                TakenNames = new EquatableArray<string>(taken),
+            };
         }
+
+        /// <summary>What a type declaration is, when it is not a class ("a record", ...); null for a class.</summary>
+        private static string? TypeKind(TypeDeclarationSyntax syntax) => syntax switch
+        {
+            RecordDeclarationSyntax r => r.ClassOrStructKeyword.IsKind(SyntaxKind.StructKeyword) ? "a record struct" : "a record",
+            StructDeclarationSyntax => "a struct",
+            InterfaceDeclarationSyntax => "an interface",
+            ClassDeclarationSyntax => null,
+            _ => "not a class",
+        };
+
+        /// <summary>
+        /// Reports (GEN016) every name of the user's class, and every type or namespace of an enclosing namespace, that
+        /// the generated code would clash with (<see cref="GeneratedNames"/>); returns all the names the class has, which
+        /// the generated layer-specific names then avoid.
+        /// </summary>
+        private static string[] CheckNames(INamedTypeSymbol type, bool transformer, LocationInfo? identifierLocation,
+            LocationInfo? modelLocation, List<DiagnosticInfo> diagnostics)
+        {
+            var taken = new SortedSet<string>(StringComparer.Ordinal) { type.Name };
+            if (GeneratedNames.Conflict(type.Name, transformer) is { } own)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MemberNameConflict, identifierLocation,
+                    $"The model class is named '{type.Name}', {own}; a member cannot have the name of its class, so rename the class"));
+            }
+
+            foreach (var member in type.GetMembers())
+            {
+                if (member.IsImplicitlyDeclared || !SyntaxFacts.IsValidIdentifier(member.Name)) continue; // .ctor, I.M, this[]
+                Take(taken, member.Name);
+                // An accessor (get_X of the user's property X) clashes only where X itself does, which X reports.
+                if (member is IMethodSymbol { MethodKind: not MethodKind.Ordinary }) continue;
+                if (GeneratedNames.Conflict(member.Name, transformer) is { } reason)
+                {
+                    var location = member.Locations.FirstOrDefault(l => l.IsInSource);
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MemberNameConflict, From(location) ?? modelLocation,
+                        $"The model class '{type.Name}' declares '{member.Name}', {reason}; rename it (Gen's names are listed in docs/diagnostics.md, GEN016)"));
+                }
+            }
+
+            // Inherited members: a generated member of the same name would hide them.
+            for (var baseType = type.BaseType; baseType != null; baseType = baseType.BaseType)
+            {
+                foreach (var member in baseType.GetMembers())
+                {
+                    if (member.DeclaredAccessibility != Accessibility.Private && SyntaxFacts.IsValidIdentifier(member.Name)) Take(taken, member.Name);
+                }
+            }
+
+            // The generated code is inside the model's namespace, whose types and namespaces are found before its usings.
+            foreach (var (name, expected) in GeneratedNames.Referenced)
+            {
+                for (var ns = type.ContainingNamespace; ns != null; ns = ns.ContainingNamespace)
+                {
+                    var hiding = ns.GetMembers(name).FirstOrDefault(m => expected is null || m.ContainingNamespace?.ToDisplayString() != expected);
+                    if (hiding is null) continue;
+                    string where = ns.IsGlobalNamespace ? "the global namespace" : $"the namespace '{ns.ToDisplayString()}'";
+                    string what = GeneratedNames.Meaning(name, expected);
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MemberNameConflict, modelLocation,
+                        $"The {(hiding is INamespaceSymbol ? "namespace" : "type")} '{hiding.ToDisplayString()}' in {where} would hide {what} from the code generated for '{type.Name}'; rename it, or declare the model in another namespace"));
+                    break;
+                }
+            }
+
+            return taken.ToArray();
+        }
+
+        private static void Take(SortedSet<string> taken, string name)
+        {
+            taken.Add(name);
+            foreach (string prefix in new[] { "get_", "set_", "add_", "remove_" })
+            {
+                if (name.Length > prefix.Length && name.StartsWith(prefix, StringComparison.Ordinal)) taken.Add(name.Substring(prefix.Length));
+            }
+        }
+
+        /// <summary>The namespace's name as written in C#, each part unescaped (the emitter escapes keywords); null for the global one.</summary>
+        private static string? NamespaceName(INamespaceSymbol? ns)
+        {
+            var parts = new List<string>();
+            for (; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace) parts.Insert(0, ns.Name);
+            return parts.Count == 0 ? null : string.Join(".", parts);
+        }
+
+        private static LocationInfo? From(Location? location) =>
+            location?.SourceTree is null ? null : new LocationInfo(location.SourceTree.FilePath, location.SourceSpan, location.GetLineSpan().Span);
 
         /// <summary>Collects the transformer attributes of one class and checks that they describe one model.</summary>
         private sealed class TransformerParser

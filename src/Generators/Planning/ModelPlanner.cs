@@ -157,7 +157,7 @@ namespace Gen.Generators.Planning
             }
             catch (Exception e) when (e is ArgumentException || e is FormatException)
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, layer.Location, $"Layer '{layer.Name}': {e.Message}"));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, layer.Location, $"Layer '{layer.Name}': {QuantizedTransformer.Reason(e)}"));
                 return null;
             }
 
@@ -186,7 +186,7 @@ namespace Gen.Generators.Planning
                 if (bound > int.MaxValue)
                 {
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.AccumulatorOverflow, layer.Location, layer.Name,
-                        C(n), bound.ToString(CultureInfo.InvariantCulture), C(inputSize)));
+                        C(n), bound.ToString(CultureInfo.InvariantCulture), dense.AccumulatorOverflowCause(n)));
                     break;
                 }
             }

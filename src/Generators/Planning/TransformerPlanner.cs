@@ -123,6 +123,10 @@ namespace Gen.Generators.Planning
             {
                 ModelProblem.TensorMissing => DiagnosticInfo.Create(DiagnosticDescriptors.TensorMissing, location, e.Component, e.Tensor, e.Detail),
                 ModelProblem.ShapeMismatch => DiagnosticInfo.Create(DiagnosticDescriptors.ShapeMismatch, location, e.Tensor, e.Detail, e.Expected),
+                // As for a dense model: a NaN or infinite weight is an invalid declaration (GEN011), a tensor type Gen
+                // cannot use an unsupported option (GEN010), each message starting with the declared part at fault.
+                ModelProblem.NotFinite => DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, location, $"Layer '{e.Component}': {e.Message}"),
+                ModelProblem.UnsupportedType => DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedOption, location, $"Layer '{e.Component}': {e.Message}"),
                 _ => DiagnosticInfo.Create(DiagnosticDescriptors.TransformerOutOfRange, location, e.Message),
             };
         }

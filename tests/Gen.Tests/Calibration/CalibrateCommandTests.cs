@@ -83,13 +83,67 @@ namespace Gen.Tests.Calibration
             Fails("--row-size is 10", new[] { "--weights", m.Weights, "--layers", "fc1:24:relu,fc2:3", "--row-size", "10" }.Concat(common).ToArray());
             Fails("Unknown calibration method 'best'", new[] { "--weights", m.Weights, "--layers", "fc1:24:relu,fc2:3", "--method", "best" }.Concat(common).ToArray());
             Fails("activation 'tanh'", new[] { "--weights", m.Weights, "--layers", "fc1:24:tanh,fc2:3" }.Concat(common).ToArray());
-            Fails("'x/0' is not a number", "--weights", m.Weights, "--layers", "fc1:24:relu,fc2:3", "--data", m.Data, "--scale-by", "x/0");
+            Fails("'x/0' is not a finite number or a fraction", "--weights", m.Weights, "--layers", "fc1:24:relu,fc2:3", "--data", m.Data, "--scale-by", "x/0");
             Fails("--weights", "--layers", "fc1:24:relu,fc2:3", "--data", m.Data);
             Fails("Data file", "--weights", m.Weights, "--layers", "fc1:24:relu,fc2:3", "--data", Path.Combine(_dir, "none.u8"));
             File.WriteAllBytes(Path.Combine(_dir, "odd.u8"), new byte[13]);
             Fails("not a whole number of rows of 12", "--weights", m.Weights, "--layers", "fc1:24:relu,fc2:3", "--data", Path.Combine(_dir, "odd.u8"));
             File.WriteAllBytes(Path.Combine(_dir, "short.labels"), new byte[3]);
             Fails("3 labels for 50 data rows", new[] { "--weights", m.Weights, "--layers", "fc1:24:relu,fc2:3", "--labels", Path.Combine(_dir, "short.labels") }.Concat(common).ToArray());
+        }
+
+        [Theory]
+        [InlineData("0")]
+        [InlineData("-1")]
+        [InlineData("1e30")]
+        [InlineData("1/1e9")]
+        [InlineData("NaN")]
+        [InlineData("1e400")]
+        public void ScaleByMustBeAPositiveNumberInASaneRange(string value)
+        {
+            var m = NewModel(50);
+            var (code, _, err) = Run("--weights", m.Weights, "--layers", "fc1:24:relu,fc2:3", "--data", m.Data, "--scale-by", value, "--out", _dir);
+            Assert.Equal(2, code);
+            Assert.Single(err.TrimEnd().Split('\n'));
+            string expected = value is "NaN" or "1e400"
+                ? $"error: --scale-by: '{value}' is not a finite number or a fraction like 1/255."
+                : $"error: --scale-by is {value}; it must be a positive number from 1E-06 to 1000000, as u8 values times it are the model's real inputs (e.g. 1/255).";
+            Assert.Equal(expected, err.TrimEnd());
+            Assert.False(File.Exists(Path.Combine(_dir, "tiny.calibration.txt")));
+        }
+
+        [Fact]
+        public void WithoutOutItDoesNotOverwriteFilesBesideTheWeights()
+        {
+            var m = NewModel(50);
+            string tracked = Path.Combine(_dir, "tiny.calibration.txt");
+            File.WriteAllText(tracked, "input 0.5 0\n");
+            string[] args = { "--weights", m.Weights, "--layers", "fc1:24:relu,fc2:3", "--data", m.Data, "--scale-by", "1/255" };
+
+            var (code, _, err) = Run(args);
+            Assert.Equal(2, code);
+            Assert.Equal($"error: '{tracked}' exists; without --out, gen-calibrate writes beside the weights only where that overwrites nothing: " +
+                "pass --out <folder> to write elsewhere, or --force to overwrite.", err.TrimEnd());
+            Assert.Equal("input 0.5 0\n", File.ReadAllText(tracked));
+            Assert.False(File.Exists(Path.Combine(_dir, "tiny.attributes.txt")), "nothing is written");
+
+            // A file only the full list names (a histogram): refused too, still before anything is written.
+            File.Delete(tracked);
+            File.WriteAllText(Path.Combine(_dir, "tiny.fc1.svg"), "<svg/>");
+            (code, _, err) = Run(args);
+            Assert.Equal(2, code);
+            Assert.StartsWith($"error: '{Path.Combine(_dir, "tiny.fc1.svg")}' exists; without --out", err, StringComparison.Ordinal);
+            Assert.False(File.Exists(tracked));
+            Assert.False(File.Exists(Path.Combine(_dir, "tiny.attributes.txt")));
+
+            // --force overwrites; so does naming the folder with --out.
+            File.WriteAllText(tracked, "input 0.5 0\n");
+            (code, _, err) = Run(args.Concat(new[] { "--force" }).ToArray());
+            Assert.True(code == 0, err);
+            Assert.Equal(3, File.ReadAllLines(tracked).Length);
+            Assert.NotEqual("input 0.5 0\n", File.ReadAllText(tracked));
+            (code, _, err) = Run(args.Concat(new[] { "--out", _dir }).ToArray());
+            Assert.True(code == 0, err);
         }
 
         [Theory]

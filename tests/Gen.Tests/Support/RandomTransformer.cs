@@ -34,19 +34,19 @@ namespace Gen.Tests.Support
             var input = Parameters[TransformerNames.Input];
             s.Append(CultureInfo.InvariantCulture, $"[ModelInput({Shape.InputSize}, Scale = {RandomModel.F(input.Scale)}, ZeroPoint = {input.ZeroPoint})]\n");
             s.Append(CultureInfo.InvariantCulture,
-                $"[PatchEmbedding(\"{Shape.Embedding}\", {Shape.ImageHeight}, {Shape.ImageWidth}, {Shape.PatchSize}, {Shape.Width}, Channels = {Shape.Channels})]\n");
+                $"[PatchEmbedding({Literal(Shape.Embedding)}, {Shape.ImageHeight}, {Shape.ImageWidth}, {Shape.PatchSize}, {Shape.Width}, Channels = {Shape.Channels})]\n");
             foreach (var layer in Shape.Layers)
             {
-                s.Append(CultureInfo.InvariantCulture, $"[EncoderLayer(\"{layer.Prefix}\", Heads = {layer.Heads}, FeedForward = {layer.FeedForward})]\n");
+                s.Append(CultureInfo.InvariantCulture, $"[EncoderLayer({Literal(layer.Prefix)}, Heads = {layer.Heads}, FeedForward = {layer.FeedForward})]\n");
             }
 
-            s.Append(CultureInfo.InvariantCulture, $"[LayerNorm(\"{Shape.FinalNorm}\")]\n[MeanPool]\n");
-            foreach (var dense in Shape.Head) s.Append(CultureInfo.InvariantCulture, $"[Dense(\"{dense.Name}\", {dense.Outputs})]\n");
+            s.Append(CultureInfo.InvariantCulture, $"[LayerNorm({Literal(Shape.FinalNorm)})]\n[MeanPool]\n");
+            foreach (var dense in Shape.Head) s.Append(CultureInfo.InvariantCulture, $"[Dense({Literal(dense.Name)}, {dense.Outputs})]\n");
             if (inlineScales)
             {
                 foreach (var p in Parameters.Where(p => p.Key != TransformerNames.Input))
                 {
-                    s.Append(CultureInfo.InvariantCulture, $"[Quantization(\"{p.Key}\", {RandomModel.F(p.Value.Scale)}, {p.Value.ZeroPoint})]\n");
+                    s.Append(CultureInfo.InvariantCulture, $"[Quantization({Literal(p.Key)}, {RandomModel.F(p.Value.Scale)}, {p.Value.ZeroPoint})]\n");
                 }
             }
 
@@ -54,12 +54,20 @@ namespace Gen.Tests.Support
             return s.ToString();
         }
 
+        /// <summary>A C# string literal of <paramref name="text"/> (any character: names with newlines are tested too).</summary>
+        public static string Literal(string text) => "\"" + string.Concat(text.Select(c =>
+            c == '"' || c == '\\' ? "\\" + c : c < 0x20 || c > 0x7e ? "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture) : c.ToString())) + "\"";
+
+        /// <param name="names">The tensor prefixes: the patch embedding, the encoder layers (each followed by
+        /// <c>.0</c>, <c>.1</c>, ...), the final LayerNorm and the head layer.</param>
         public static RandomTransformer Create(Random rng, int image = 8, int channels = 1, int patch = 4, int width = 16,
-            int heads = 2, int feedForward = 24, int layers = 1, int outputs = 5)
+            int heads = 2, int feedForward = 24, int layers = 1, int outputs = 5,
+            (string Embedding, string Blocks, string Norm, string Head)? names = null)
         {
-            var layerShapes = Enumerable.Range(0, layers).Select(i => new EncoderLayerShape($"blocks.{i}", heads, feedForward)).ToArray();
-            var shape = new TransformerShape(image, image, channels, patch, width, "embed", layerShapes, "norm",
-                new[] { new HeadLayerShape("head", outputs) });
+            var (embedding, blocks, norm, headName) = names ?? ("embed", "blocks", "norm", "head");
+            var layerShapes = Enumerable.Range(0, layers).Select(i => new EncoderLayerShape($"{blocks}.{i}", heads, feedForward)).ToArray();
+            var shape = new TransformerShape(image, image, channels, patch, width, embedding, layerShapes, norm,
+                new[] { new HeadLayerShape(headName, outputs) });
             var (tensors, bytes) = TransformerModels.Random(shape, rng.Next());
 
             // Calibrate: the range of every activation over random images, widened to include 0.

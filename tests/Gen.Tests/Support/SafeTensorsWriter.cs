@@ -46,7 +46,7 @@ namespace Gen.Tests.Support
             long offset = 0;
             foreach (var t in _tensors)
             {
-                header.Append(CultureInfo.InvariantCulture, $",\"{t.Name}\":{{\"dtype\":\"{t.DType}\",\"shape\":[{string.Join(",", t.Shape)}],\"data_offsets\":[{offset},{offset + t.Data.Length}]}}");
+                header.Append(CultureInfo.InvariantCulture, $",\"{Json(t.Name)}\":{{\"dtype\":\"{t.DType}\",\"shape\":[{string.Join(",", t.Shape)}],\"data_offsets\":[{offset},{offset + t.Data.Length}]}}");
                 offset += t.Data.Length;
             }
 
@@ -59,6 +59,10 @@ namespace Gen.Tests.Support
             foreach (var t in _tensors) stream.Write(t.Data);
             return stream.ToArray();
         }
+
+        /// <summary>A tensor name as the inside of a JSON string (quotes, backslashes, control characters and surrogates escaped).</summary>
+        private static string Json(string name) => string.Concat(name.Select(c =>
+            c == '"' || c == '\\' ? "\\" + c : c < 0x20 || char.IsSurrogate(c) ? "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture) : c.ToString()));
 
         /// <summary>The text form Gen's build step writes for a weights file (see WeightsFileReader).</summary>
         public static string Encode(byte[] bytes, string sourcePath) =>

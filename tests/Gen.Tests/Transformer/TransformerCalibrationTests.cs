@@ -191,11 +191,26 @@ namespace Gen.Tests.Transformer
             Fails("'blocks.1.norm1.weight' not found", With("--layers", "blocks.0:2:16,blocks.1:2:16"));
             Fails("--method: Unknown calibration method 'best'", good.Concat(new[] { "--method", "best" }).ToArray());
 
+            Fails("--scale-by is 0; it must be a positive number from 1E-06 to 1000000", good.Concat(new[] { "--scale-by", "0" }).ToArray());
+            Fails("--scale-by is -1;", good.Concat(new[] { "--scale-by", "-1" }).ToArray());
+            Fails("--scale-by is 1e30;", good.Concat(new[] { "--scale-by", "1e30" }).ToArray());
+
             var ok = new StringWriter();
             Assert.Equal(0, CalibrateCommand.Run(new[] { "transformer", "--weights", weights, "--data", data, "--out", _dir }.Concat(good).ToArray(), ok, new StringWriter()));
+            string written = Path.Combine(_dir, "tiny.calibration.txt");
             Assert.Equal(TransformerNames.Activations(new TransformerShape(8, 8, 1, 4, 8, "embed",
                 new[] { new EncoderLayerShape("blocks.0", 2, 16) }, "norm", new[] { new HeadLayerShape("head", 3) })).Count,
-                File.ReadAllLines(Path.Combine(_dir, "tiny.calibration.txt")).Length);
+                File.ReadAllLines(written).Length);
+
+            // Without --out the file beside the weights exists now: refused before any work, unless --force.
+            File.WriteAllText(written, "kept\n");
+            var error = new StringWriter();
+            Assert.Equal(2, CalibrateCommand.Run(new[] { "transformer", "--weights", weights, "--data", data }.Concat(good).ToArray(), new StringWriter(), error));
+            Assert.Equal($"error: '{written}' exists; without --out, gen-calibrate writes beside the weights only where that overwrites nothing: " +
+                "pass --out <folder> to write elsewhere, or --force to overwrite.", error.ToString().TrimEnd());
+            Assert.Equal("kept\n", File.ReadAllText(written));
+            Assert.Equal(0, CalibrateCommand.Run(new[] { "transformer", "--weights", weights, "--data", data, "--force" }.Concat(good).ToArray(), new StringWriter(), new StringWriter()));
+            Assert.NotEqual("kept\n", File.ReadAllText(written));
         }
     }
 }

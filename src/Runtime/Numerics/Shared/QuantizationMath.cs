@@ -1,4 +1,5 @@
 using System;
+using System.Globalization;
 
 namespace Gen.Runtime
 {
@@ -139,6 +140,8 @@ namespace Gen.Runtime
         /// <summary><c>scale * (q - zeroPoint)</c> in float32.</summary>
         public static float Dequantize(int q, float scale, int zeroPoint) => scale * (q - zeroPoint);
 
+        private static string R(float value) => value.ToString("R", CultureInfo.InvariantCulture);
+
         /// <summary>
         /// The INT32 bias for one output channel: <c>round(bias / (S_in * S_w))</c>, the scale product in float32 as
         /// TensorFlow Lite's converter forms it.
@@ -150,8 +153,10 @@ namespace Gen.Runtime
             double q = Round(bias / (double)biasScale);
             if (double.IsNaN(q) || q > int.MaxValue || q < int.MinValue)
             {
-                throw new OverflowException(
-                    $"Bias {bias} at scale {biasScale} (input scale {inputScale} x weight scale {weightScale}) does not fit in INT32.");
+                string scales = $"S_in * S_w = {R(inputScale)} x {R(weightScale)}";
+                throw new OverflowException(biasScale == 0
+                    ? $"Bias {R(bias)}: its scale {scales} underflows float32 to 0, so it cannot be quantized (the input or weight scale is far too small)."
+                    : $"Bias {R(bias)} at scale {scales} = {R(biasScale)} is {(bias / (double)biasScale).ToString("G4", CultureInfo.InvariantCulture)} steps, beyond INT32 (the input or weight scale is too small for it).");
             }
 
             return (int)q;

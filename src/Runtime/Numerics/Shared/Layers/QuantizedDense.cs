@@ -167,5 +167,20 @@ namespace Gen.Runtime
         /// all are within <c>256 sum |w| + |bias|</c>. Below 2^31 every kernel's INT32 arithmetic is exact.
         /// </summary>
         public long AccumulatorBound(int n) => 256 * AbsoluteWeightSum(n) + Math.Abs((long)Bias[n]);
+
+        /// <summary>
+        /// What makes <see cref="AccumulatorBound"/> of channel n exceed INT32, for a message: the products of the K inputs
+        /// when they alone can (256 sum |w| beyond 2^31 - 1), otherwise the bias that takes them beyond it.
+        /// </summary>
+        public string AccumulatorOverflowCause(int n)
+        {
+            long products = 256 * AbsoluteWeightSum(n), bias = Bias[n];
+            string k = InputSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            string p = products.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            string b = bias.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return products > int.MaxValue
+                ? $"the products of the K = {k} inputs alone can reach {p} (256 x sum |w|; the bias adds {b}): split the layer or reduce its weights"
+                : $"the INT32 bias {b} takes it there (the products of the K = {k} inputs reach at most {p} = 256 x sum |w|): quantize the bias again at the scale S_in * S_w, or lower it";
+        }
     }
 }

@@ -15,6 +15,12 @@ namespace Gen.Runtime
 
         /// <summary>A value (a weight, a scale, a derived multiplier) is out of the range the integer model supports.</summary>
         OutOfRange,
+
+        /// <summary>A weight or bias is NaN or infinite.</summary>
+        NotFinite,
+
+        /// <summary>A tensor has a data type the model cannot use (a transformer's weights must be F32).</summary>
+        UnsupportedType,
     }
 
     /// <summary>
@@ -267,7 +273,7 @@ namespace Gen.Runtime
             }
             catch (ArgumentOutOfRangeException e)
             {
-                throw new ModelDefinitionException(shape.FinalNorm, ModelProblem.OutOfRange, "Mean pooling: " + e.Message);
+                throw new ModelDefinitionException(shape.FinalNorm, ModelProblem.OutOfRange, "Mean pooling: " + Reason(e));
             }
 
             var head = new QuantizedDense[shape.Head.Count];
@@ -310,7 +316,7 @@ namespace Gen.Runtime
             }
             catch (ArgumentOutOfRangeException e)
             {
-                throw new ModelDefinitionException(p, ModelProblem.OutOfRange, $"Attention of '{p}': {e.Message}");
+                throw new ModelDefinitionException(p, ModelProblem.OutOfRange, $"Attention of '{p}': {Reason(e)}");
             }
 
             var output = Linear(p, TransformerNames.AttentionOutput(p), width, width, context, parameters, reader, perChannel);
@@ -328,7 +334,7 @@ namespace Gen.Runtime
             }
             catch (ArgumentOutOfRangeException e)
             {
-                throw new ModelDefinitionException(p, ModelProblem.OutOfRange, $"GELU of '{p}': {e.Message}");
+                throw new ModelDefinitionException(p, ModelProblem.OutOfRange, $"GELU of '{p}': {Reason(e)}");
             }
 
             var fc2 = Linear(p, TransformerNames.Fc2(p), shape.FeedForward, width, geluOut, parameters, reader, perChannel);
@@ -357,7 +363,7 @@ namespace Gen.Runtime
             }
             catch (Exception e) when (e is ArgumentException || e is OverflowException)
             {
-                throw new ModelDefinitionException(component, ModelProblem.OutOfRange, $"Layer '{name}': {e.Message}");
+                throw new ModelDefinitionException(component, ModelProblem.OutOfRange, $"Layer '{name}': {Reason(e)}");
             }
 
             for (int c = 0; c < dense.Multipliers.Length; c++)
@@ -378,7 +384,8 @@ namespace Gen.Runtime
                 if (bound > int.MaxValue)
                 {
                     throw new ModelDefinitionException(component, ModelProblem.OutOfRange, string.Format(CultureInfo.InvariantCulture,
-                        "Layer '{0}' channel {1}: the INT32 accumulator can reach {2} over {3} inputs and would overflow.", name, n, bound, inputs));
+                        "Layer '{0}' channel {1}: an INT32 accumulator can reach {2} for some input, beyond 2^31 - 1: {3}.", name, n, bound,
+                        dense.AccumulatorOverflowCause(n)));
                 }
             }
 
@@ -396,7 +403,7 @@ namespace Gen.Runtime
             }
             catch (ArgumentException e)
             {
-                throw new ModelDefinitionException(component, ModelProblem.OutOfRange, $"LayerNorm '{name}': {e.Message}");
+                throw new ModelDefinitionException(component, ModelProblem.OutOfRange, $"LayerNorm '{name}': {Reason(e)}");
             }
         }
 
@@ -409,8 +416,27 @@ namespace Gen.Runtime
             }
             catch (ArgumentOutOfRangeException e)
             {
-                throw new ModelDefinitionException(component, ModelProblem.OutOfRange, $"In {what}: {e.Message}");
+                throw new ModelDefinitionException(component, ModelProblem.OutOfRange, $"In {what}: {Reason(e)}");
             }
+        }
+
+        /// <summary>
+        /// An exception's message for a diagnostic: without the " (Parameter 'real')" and "Actual value was ..." that
+        /// ArgumentException and ArgumentOutOfRangeException append (in either runtime's wording).
+        /// </summary>
+        internal static string Reason(Exception e)
+        {
+            string message = e.Message;
+            if (e is ArgumentException argument)
+            {
+                foreach (string marker in new[] { " (Parameter '", "\r\nParameter name:", "\nParameter name:", "\r\nActual value was", "\nActual value was" })
+                {
+                    int at = message.IndexOf(marker, StringComparison.Ordinal);
+                    if (at >= 0) message = message.Substring(0, at);
+                }
+            }
+
+            return message.TrimEnd();
         }
 
         /// <summary>A requantization multiplier below 1 as (M0, shift); throws when it is 1 or more, or underflows.</summary>
@@ -466,9 +492,9 @@ namespace Gen.Runtime
 
                 if (tensor.DataType != "F32")
                 {
-                    throw new ModelDefinitionException(component, ModelProblem.ShapeMismatch,
-                        $"'{tensor.Name}' is {tensor.DataType}; a transformer's weights must be F32 (Gen quantizes them at build time).",
-                        tensor.Name, tensor.ShapeText + " " + tensor.DataType, "F32 (a transformer's weights are quantized at build time)");
+                    throw new ModelDefinitionException(component, ModelProblem.UnsupportedType,
+                        $"'{tensor.Name}' is {tensor.DataType}; a transformer's weights must be F32 (Gen quantizes them at build time)",
+                        tensor.Name, tensor.DataType, "F32");
                 }
 
                 float[] values = _file.ReadFloat32(tensor);
@@ -476,8 +502,9 @@ namespace Gen.Runtime
                 {
                     if (float.IsNaN(values[i]) || float.IsInfinity(values[i]))
                     {
-                        throw new ModelDefinitionException(component, ModelProblem.OutOfRange,
-                            $"'{tensor.Name}' element {i} is {values[i].ToString(CultureInfo.InvariantCulture)}; weights must be finite.");
+                        throw new ModelDefinitionException(component, ModelProblem.NotFinite,
+                            $"'{tensor.Name}' element {i.ToString(CultureInfo.InvariantCulture)} is {values[i].ToString(CultureInfo.InvariantCulture)}; weights must be finite",
+                            tensor.Name);
                     }
                 }
 
