@@ -153,7 +153,7 @@ namespace Gen.Generators.Emitting
                 w.Line("Span<sbyte> all = MemoryMarshal.Cast<byte, sbyte>(workspace);");
                 for (int i = 0; i < hidden.Length; i++)
                 {
-                    w.Line($"Span<sbyte> {hidden[i].Name} = all.Slice({CodeWriter.Int(plan.Offsets[i])}, {CodeWriter.Int(hidden[i].Bytes)}); // '{layers[i].Name}'");
+                    w.Line($"Span<sbyte> {hidden[i].Name} = all.Slice({CodeWriter.Int(plan.Offsets[i])}, {CodeWriter.Int(hidden[i].Bytes)}); // '{CodeWriter.Comment(layers[i].Name)}'");
                 }
             }
 

@@ -26,7 +26,7 @@ namespace Gen.Tests.Generator
             Assert.Empty(run.Errors);
             var type = run.Load().GetType("DiffTest.Model", throwOnError: true)!;
             var roots = type.GetMethods(BindingFlags.Public | BindingFlags.Static).Where(m => m.Name == "Run").ToArray();
-            Assert.Equal(2, roots.Length);
+            Assert.Equal(4, roots.Length); // one row, a batch, and both with a caller's workspace
             // The static constructor (which picks the kernel path) runs on first use of Run, so it is checked too.
             var constructor = type.TypeInitializer;
             Assert.NotNull(constructor);
@@ -39,7 +39,7 @@ namespace Gen.Tests.Generator
 
             // Not vacuous: the walk went through the layers, every kernel path and the requantization.
             Assert.True(checker.Visited.Count >= 10, $"only {checker.Visited.Count} methods visited: {visited}");
-            foreach (var name in new[] { "RunRows", "SelectPath", "Requantize", "Layer1", "Layer2", "Layer3", "Layer1Avx512R4P1",
+            foreach (var name in new[] { "RunRows", "RunRowsInWorkspace", "ThrowOverlap", "ThrowWorkspace", "SelectPath", "Requantize", "Layer1", "Layer2", "Layer3", "Layer1Avx512R4P1",
                 "Layer1Avx2R1P1", "Layer1Vector128", "Layer1AvxVnniR4P1", "Layer1AvxVnniStore", "Layer1Avx512Store", "Layer1Avx2Store", "Layer3Scalar", "ThrowLength" })
             {
                 Assert.True(checker.Visited.Any(m => m.Name == name), $"{name} was not visited; visited: {visited}");
