@@ -133,7 +133,7 @@ namespace Gen.Generators.Emitting
 
         private static void EmitRun(CodeWriter w, DenseLayerPlan[] layers, string[] names, int scratch)
         {
-            EmitPathSelection(w, layers[0].EmitVnni);
+            EmitPathSelection(w, layers[0].EmitVnni, layers[0].VnniVersionCheck);
             w.Line("/// <summary>Runs the model on one input row of <see cref=\"InputSize\"/> INT8 values.</summary>");
             w.Line("/// <exception cref=\"ArgumentException\">A span has the wrong length.</exception>");
             w.Open("public static void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output)");
@@ -214,7 +214,7 @@ namespace Gen.Generators.Emitting
         }
 
         /// <summary>The KernelPath enum, ActivePath and SelectPath (GEN_KERNEL_PATH lowers the choice).</summary>
-        internal static void EmitPathSelection(CodeWriter w, bool vnni)
+        internal static void EmitPathSelection(CodeWriter w, bool vnni, bool vnniVersionCheck)
         {
             w.Line("/// <summary>The instruction sets a model's kernels can use, best last.</summary>");
             w.Open("public enum KernelPath");
@@ -237,11 +237,12 @@ namespace Gen.Generators.Emitting
             w.Line();
             w.Line("/// <summary>");
             w.Line("/// The kernels <c>Run</c> uses: the best the CPU supports, chosen once. The environment variable");
-            w.Line("/// <c>GEN_KERNEL_PATH</c> (Scalar, Vector128, Avx2, Avx512, AvxVnni or Avx512Vnni) can lower it, for comparisons; it never raises it.");
+            w.Line($"/// <c>GEN_KERNEL_PATH</c> (Scalar, Vector128, Avx2, {(vnni ? "Avx512, AvxVnni or Avx512Vnni" : "or Avx512")}) can lower it, for comparisons; it never raises it.");
             w.Line("/// </summary>");
             w.Line("public static KernelPath ActivePath { get; } = SelectPath();");
-            if (vnni)
+            if (vnni && vnniVersionCheck)
             {
+                // Emitted only for target frameworks older than .NET 10 (CompilationFacts.WideVnniNeedsVersionCheck).
                 w.Line();
                 w.Line("// Whether the 4x2 AVX-VNNI kernels may run: they need .NET 10's code generator or later. .NET 9's (NativeAOT");
                 w.Line("// 9.0.20, measured) gives wrong results for them; the 4x1 kernels, with fewer live registers, are used there.");
