@@ -6,7 +6,7 @@
 #                                         its heading to the end of the file) and keeps the rest
 #   bash benchmarks/run.sh --bdn-aot      also try BenchmarkDotNet's NativeAOT toolchain first (it fails here: see RESULTS.md)
 # JIT: the BenchmarkDotNet suite (one process per benchmark, built by BenchmarkDotNet).
-# NativeAOT: the program itself is published with PublishAot (ILCompiler for net9.0) and IlcInstructionSet x86-x64-v4,
+# NativeAOT: the program itself is published with PublishAot (ILCompiler for net10.0) and IlcInstructionSet x86-64-v4,
 # and runs its Stopwatch harness on the same kernels.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -28,7 +28,7 @@ if [ "$transformer" = 1 ] && [ "$bdn_aot" = 1 ]; then echo "--transformer and --
 command="bash benchmarks/run.sh${*:+ $*}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-isa=x86-x64-v4
+isa=x86-64-v4
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git -C "$here" status --porcelain -- .. 2>/dev/null)" ]; then commit="$commit (with uncommitted changes)"; fi
@@ -62,12 +62,12 @@ if [ "$bdn_aot" = 1 ]; then
     --transformer-out "$work/aot-transformer.md") | tee "$work/aot.log"
 fi
 if [ -s "$work/aot.md" ] && ! grep -q '| - | - ' "$work/aot.md"; then
-  aot_mode="BenchmarkDotNet NativeAotToolchain (ILCompiler $(grep -o 'IlCompilerVersion = "[^"]*"' Gen.Benchmarks/Benchmarks.cs | cut -d'"' -f2), net9.0, linux-x64, IlcInstructionSet $isa), same job as the JIT run"
+  aot_mode="BenchmarkDotNet NativeAotToolchain (ILCompiler $(grep -o 'IlCompilerVersion = "[^"]*"' Gen.Benchmarks/Benchmarks.cs | cut -d'"' -f2), net10.0, linux-x64, IlcInstructionSet $isa), same job as the JIT run"
 else
   echo "== NativeAOT: publishing the program with PublishAot and running its Stopwatch harness"
   dotnet publish Gen.Benchmarks/Gen.Benchmarks.csproj -c Release -r linux-x64 -o "$work/native" -v q -nologo || exit 1
   "$work/native/Gen.Benchmarks" $quick $only --summary-out "$work/aot.md" --transformer-out "$work/aot-transformer.md" | tee "$work/aot.log"
-  aot_mode="dotnet publish -r linux-x64 (PublishAot, ILCompiler for net9.0, IlcInstructionSet $isa), the program's Stopwatch harness (median of 15 samples of >= 20 ms)"
+  aot_mode="dotnet publish -r linux-x64 (PublishAot, ILCompiler for net10.0, IlcInstructionSet $isa), the program's Stopwatch harness (median of 15 samples of >= 20 ms)"
 fi
 aot_seconds=$(( $(date +%s) - start ))
 [ -s "$work/aot-transformer.md" ] || { echo "the NativeAOT transformer run produced no results" >&2; exit 1; }
@@ -114,8 +114,7 @@ Softmax, GELU or the residual adds.
 - Date: $date_utc; commit $commit
 - Command: \`$command\`; ${jit_seconds}s JIT, ${aot_seconds}s NativeAOT (publish included). \`bash benchmarks/run.sh --transformer\`
   runs the transformer benchmarks alone and rewrites this section only.
-- JIT run: BenchmarkDotNet 0.14.0, ${jit_runtime:-.NET runtime}, RyuJIT, net9.0 build rolled forward to the installed
-  runtime; 3 warmup + 15 iterations of 250 ms (mean shown; \`dotnet run -c Release --project benchmarks/Gen.Benchmarks -- --transformer\`)
+- JIT run: BenchmarkDotNet 0.14.0, ${jit_runtime:-.NET runtime}, RyuJIT, net10.0 build; 3 warmup + 15 iterations of 250 ms (mean shown; \`dotnet run -c Release --project benchmarks/Gen.Benchmarks -- --transformer\`)
 - NativeAOT run: $aot_mode; ${aot_runtime}
 
 Times are the mean (JIT) or the median (NativeAOT) per image, ± the standard deviation over the 15 iterations or
@@ -162,11 +161,11 @@ Regenerate this file with \`bash benchmarks/run.sh\` (about 15 to 25 minutes).
 - Machine: $machine; load average at start: $load_start
 - .NET SDK $sdk; runtimes installed: $runtimes
 - Date: $date_utc; commit $commit; command: \`$command\`
-- JIT run: BenchmarkDotNet 0.14.0, ${jit_runtime:-.NET runtime}, RyuJIT, net9.0 build rolled forward to the installed runtime; 3 warmup + 15 iterations of 250 ms (mean shown); ${jit_seconds}s (transformers included)
+- JIT run: BenchmarkDotNet 0.14.0, ${jit_runtime:-.NET runtime}, RyuJIT, net10.0 build; 3 warmup + 15 iterations of 250 ms (mean shown); ${jit_seconds}s (transformers included)
 - NativeAOT run: $aot_mode; ${aot_runtime:+$aot_runtime; }${aot_seconds}s (publish and transformers included). BenchmarkDotNet's own
-  NativeAOT toolchain (\`--nativeaot\`: ILCompiler 9.0.20 from NuGet, net9.0, x86-x64-v4) does not run here: with
-  \`NativeAotRuntime.Net90\` its validator wants a .NET 9 SDK (only the .NET 10 SDK is installed), and without it
-  the generated project's ILC step fails with "Specified cast is not valid".
+  NativeAOT toolchain (\`--bdn-aot\`: ILCompiler $(grep -o 'IlCompilerVersion = "[^"]*"' Gen.Benchmarks/Benchmarks.cs | cut -d'"' -f2) from NuGet, net10.0, x86-64-v4) is opt-in; with
+  ILCompiler 9 (net9.0) it did not run here (its validator wanted a .NET 9 SDK, and without it the generated project's
+  ILC step failed with "Specified cast is not valid").
 - Build of the benchmark projects (generator on about 8.8 M weights included when they are not up to date): ${build_seconds}s
 
 ## JIT

@@ -14,14 +14,14 @@ namespace Gen.Benchmarks
     /// <summary>
     /// A short but stable job (3 warmup and 15 measured iterations of about 250 ms, one process per benchmark),
     /// times in microseconds, and a GMAC/s column. The JIT job runs on the runtime that runs the host (.NET 10 here);
-    /// the NativeAOT job compiles the benchmarks with the ILCompiler 9 package from NuGet, for x86-x64-v4 so that the
+    /// the NativeAOT job compiles the benchmarks with the ILCompiler 10 package from NuGet, for x86-64-v4 so that the
     /// AVX-512 paths stay. Every benchmark process is built from source by BenchmarkDotNet, which runs the generator
     /// on the big models again: hence the long build timeout.
     /// </summary>
     public sealed class SuiteConfig : ManualConfig
     {
-        /// <summary>The ILCompiler package version the NativeAOT job uses (the net9.0 one NuGet serves here).</summary>
-        public const string IlCompilerVersion = "9.0.20";
+        /// <summary>The ILCompiler package version the NativeAOT job uses (the net10.0 one NuGet serves here).</summary>
+        public const string IlCompilerVersion = "10.0.12";
 
         public SuiteConfig(bool nativeAot)
         {
@@ -35,8 +35,8 @@ namespace Gen.Benchmarks
             {
                 var toolchain = NativeAotToolchain.CreateBuilder()
                     .UseNuGet(IlCompilerVersion, "https://api.nuget.org/v3/index.json")
-                    .IlcInstructionSet("x86-x64-v4")
-                    .TargetFrameworkMoniker("net9.0")
+                    .IlcInstructionSet("x86-64-v4")
+                    .TargetFrameworkMoniker("net10.0")
                     .ToToolchain();
                 job = job.WithToolchain(toolchain).WithId("NativeAOT");
             }

@@ -15,9 +15,9 @@ namespace Gen.Benchmarks
     ///   dotnet run -c Release -- --quick                      three small shapes and the probes
     ///   dotnet run -c Release -- --stopwatch [--quick]        the simple Stopwatch harness (what the NativeAOT binary runs)
     ///   dotnet run -c Release -- --check                      correctness checks only
-    ///   dotnet run -c Release -- --nativeaot --filter '*'     the suite under BenchmarkDotNet's NativeAOT toolchain (ILCompiler 9)
+    ///   dotnet run -c Release -- --nativeaot --filter '*'     the suite under BenchmarkDotNet's NativeAOT toolchain (ILCompiler 10)
     ///   dotnet run -c Release -- --transformer                the transformer benchmarks only (BenchmarkDotNet, or with --stopwatch)
-    /// Other arguments go to BenchmarkDotNet's switcher (e.g. --filter '*Gemm*', --runtimes nativeaot9.0).
+    /// Other arguments go to BenchmarkDotNet's switcher (e.g. --filter '*Gemm*').
     /// --summary-out FILE also writes the compact Markdown table of the dense layers and probes (RESULTS.md's format) to
     /// FILE; --transformer-out FILE the transformer table and its self-check.
     /// </summary>

@@ -72,8 +72,7 @@ namespace Gen.Generators
 
             // Only a tiny equatable record of the compilation reaches the pipeline, so edits do not invalidate it.
             var facts = context.CompilationProvider
-                .Select(static (compilation, _) => new CompilationFacts(
-                    compilation.GetTypeByMetadataName("System.Runtime.Intrinsics.X86.AvxVnni") is not null))
+                .Select(static (compilation, _) => ReadFacts(compilation))
                 .WithTrackingName(Steps.Facts);
 
             // The project folder (attribute paths resolve against it), as a small value: options rarely change.
@@ -86,6 +85,36 @@ namespace Gen.Generators
                 .WithTrackingName(Steps.Plans);
 
             context.RegisterSourceOutput(plans, static (spc, plan) => Emit(spc, plan));
+        }
+
+        /// <summary>What the target framework offers the kernels, read from the user's compilation.</summary>
+        internal static CompilationFacts ReadFacts(Compilation compilation)
+        {
+            var avxVnni = compilation.GetTypeByMetadataName("System.Runtime.Intrinsics.X86.AvxVnni");
+            if (avxVnni is null) return new CompilationFacts(HasAvxVnni: false, WideVnniNeedsVersionCheck: false);
+
+            // .NET 8 ships AvxVnni as a preview API ([RequiresPreviewFeatures]): every use in a project that has not
+            // opted into preview features is error CA2252 (126 of them in a small model's generated file). Suppressing
+            // CA2252 in the generated file would only hide that the user's assembly then depends on an API .NET 8 does
+            // not support, so a net8.0 project gets no AVX-VNNI path at all; its AVX-512BW and AVX2 kernels give the
+            // same bits (and, rolled forward to a newer runtime, still run there). From .NET 9 on AvxVnni is a
+            // supported API.
+            foreach (var attribute in avxVnni.GetAttributes())
+            {
+                if (attribute.AttributeClass is { Name: "RequiresPreviewFeaturesAttribute" } type &&
+                    type.ContainingNamespace?.ToDisplayString() == "System.Runtime.Versioning")
+                {
+                    return new CompilationFacts(HasAvxVnni: false, WideVnniNeedsVersionCheck: false);
+                }
+            }
+
+            // .NET 9's code generator miscompiles the 4-row, two-panel AVX-VNNI kernel (NativeAOT 9.0.20, measured); .NET
+            // 10's compiles it correctly (NativeAOT 10.0.12 and the JIT, measured). A program built against .NET 10 or
+            // later never runs on .NET 9, so only an older target framework (a net9.0 project, which may also roll
+            // forward to .NET 10) needs the run-time check that falls back to the one-panel kernel on .NET 9. The
+            // version is that of the assembly defining AvxVnni: System.Runtime.Intrinsics (reference assemblies) or
+            // System.Private.CoreLib, both versioned with the framework.
+            return new CompilationFacts(HasAvxVnni: true, WideVnniNeedsVersionCheck: avxVnni.ContainingAssembly.Identity.Version.Major < 10);
         }
 
         private static ModelPlan SafePlan(ModelSpec spec, EquatableArray<WeightsFileSpec> files,

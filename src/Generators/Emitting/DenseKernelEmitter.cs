@@ -190,10 +190,11 @@ namespace Gen.Generators.Emitting
             int n = layer.OutputSize;
             string extra = isa.Vnni ? ", store512" : "";
             if (isa.Vnni) w.Line("bool store512 = Avx512BW.IsSupported && path == 5;");
-            if (isa.Vnni && full > 0)
+            if (isa.Vnni && full > 0 && layer.VnniVersionCheck)
             {
                 // The 4x2 AVX-VNNI kernel holds 16 accumulators, every register VEX can encode; .NET 9's code generator
-                // gets it wrong (measured under NativeAOT 9.0.20), so there the 4x1 kernel covers every panel.
+                // gets it wrong (measured under NativeAOT 9.0.20), so there the 4x1 kernel covers every panel. Only a
+                // target framework older than .NET 10 can run on .NET 9, so only there is the check emitted.
                 w.Open($"if (count == {I(RowBlock)} && !VnniWideBlocks)");
                 w.Line($"for (int p = 0; p < {I(panels)}; p++) {name}{isa.Name}R{I(RowBlock)}P1(ref {x}, ref yRow, p{extra});");
                 w.Close();

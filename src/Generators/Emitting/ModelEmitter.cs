@@ -136,7 +136,7 @@ namespace Gen.Generators.Emitting
         /// <summary>Path selection, the Run overloads and the loop over layers; returns the workspace size.</summary>
         private static long EmitRun(CodeWriter w, DenseLayerPlan[] layers, string[] names)
         {
-            EmitPathSelection(w, layers[0].EmitVnni);
+            EmitPathSelection(w, layers[0].EmitVnni, layers[0].VnniVersionCheck);
             const int block = 4;
             // Rows go through the layers a block at a time. Hidden layer i's block of outputs is written by layer i and
             // read by layer i + 1: the memory planner gives layers two apart the same bytes (and narrow ones the rest).
@@ -230,7 +230,7 @@ namespace Gen.Generators.Emitting
         }
 
         /// <summary>The KernelPath enum, ActivePath and SelectPath (GEN_KERNEL_PATH lowers the choice).</summary>
-        internal static void EmitPathSelection(CodeWriter w, bool vnni)
+        internal static void EmitPathSelection(CodeWriter w, bool vnni, bool vnniVersionCheck)
         {
             w.Line("/// <summary>The instruction sets a model's kernels can use, best last.</summary>");
             w.Open("public enum KernelPath");
@@ -249,8 +249,9 @@ namespace Gen.Generators.Emitting
             w.Line("/// it never raises it, and any other value (unset, misspelled, out of range like -1) leaves the best path.");
             w.Line("/// </summary>");
             w.Line("public static KernelPath ActivePath { get; } = SelectPath();");
-            if (vnni)
+            if (vnni && vnniVersionCheck)
             {
+                // Emitted only for target frameworks older than .NET 10 (CompilationFacts.WideVnniNeedsVersionCheck).
                 w.Line();
                 w.Line("// Whether the 4x2 AVX-VNNI kernels may run: they need .NET 10's code generator or later. .NET 9's (NativeAOT");
                 w.Line("// 9.0.20, measured) gives wrong results for them; the 4x1 kernels, with fewer live registers, are used there.");

@@ -45,7 +45,7 @@ namespace Gen.Generators.Emitting
                 "Softmax, LayerNorm and GELU after I-BERT) and allocates nothing: its activations live on the calling thread's",
                 "stack (or in a workspace the caller passes; see <c>WorkspaceSize</c>), so every method is thread-safe and reentrant.");
             EmitConstants(w, plan, t);
-            ModelEmitter.EmitPathSelection(w, t.Patch.EmitVnni);
+            ModelEmitter.EmitPathSelection(w, t.Patch.EmitVnni, t.Patch.VnniVersionCheck);
             long workspace = EmitRun(w, t, nameOf, steps, finalNorm);
             EmitPatchify(w, t);
             EmitAdd(w, "AddPosition", t.PositionAdd, t.Tokens * t.Width,

@@ -40,7 +40,8 @@ namespace Gen.Generators.Model
         EquatableArray<int> PackedRightShifts,
         bool EmitVnni,
         EquatableArray<sbyte> VnniWeights,
-        EquatableArray<int> VnniBias)
+        EquatableArray<int> VnniBias,
+        bool VnniVersionCheck)
     {
         /// <summary>Whether the VNNI kernels read their own copy of the weights (a Wide layer) or the main one.</summary>
         public bool HasVnniCopy => VnniWeights.Length > 0;

@@ -77,8 +77,11 @@ namespace Gen.Generators.Model
     }
 
     /// <summary>What the user's compilation offers that changes the emitted code (read once, compared by value).</summary>
-    /// <param name="HasAvxVnni">The target framework has <c>System.Runtime.Intrinsics.X86.AvxVnni</c> (VEX vpdpbusd).</param>
-    internal sealed record CompilationFacts(bool HasAvxVnni);
+    /// <param name="HasAvxVnni">The target framework has <c>System.Runtime.Intrinsics.X86.AvxVnni</c> (VEX vpdpbusd) as a
+    /// supported API (not .NET 8's preview one).</param>
+    /// <param name="WideVnniNeedsVersionCheck">The program may run on .NET 9 (the target framework is older than .NET 10),
+    /// whose code generator miscompiles the two-panel AVX-VNNI kernel: the emitted code checks the runtime's version.</param>
+    internal sealed record CompilationFacts(bool HasAvxVnni, bool WideVnniNeedsVersionCheck);
 
     /// <summary>One line of a quantization-parameter file.</summary>
     internal sealed record CalibrationEntry(string Name, float Scale, int ZeroPoint);

@@ -227,7 +227,8 @@ namespace Gen.Generators.Planning
                     : EquatableArray<sbyte>.Empty,
                 route == KernelRoute.Wide && facts.HasAvxVnni
                     ? new EquatableArray<int>(KernelPacker.FoldBias(dense, KernelRoute.Pair))
-                    : EquatableArray<int>.Empty);
+                    : EquatableArray<int>.Empty,
+                facts.HasAvxVnni && facts.WideVnniNeedsVersionCheck);
         }
 
         private static int[] Repeat(int value, int count)

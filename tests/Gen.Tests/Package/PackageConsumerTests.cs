@@ -6,6 +6,8 @@ using System.IO;
 using System.IO.Compression;
 using System.Linq;
 using System.Reflection;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Runtime.Loader;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -23,9 +25,11 @@ namespace Gen.Tests.Package
 {
     /// <summary>
     /// What a user sees: the Gen.Quantized package is packed into a folder feed, a new console project outside the
-    /// repository adds it with <c>dotnet add package</c> (no project reference), declares an 8-4-3 model on a weights
-    /// file, builds, runs and publishes with NativeAOT; the printed outputs must equal the reference interpreter's.
-    /// The packaged generator is also run by the Roslyn 4.8 compiler API, the oldest compiler Gen supports.
+    /// repository adds it with <c>dotnet add package</c> (no project reference), declares an 8-32-3 model on a weights
+    /// file, builds and runs for net10.0, net9.0 and net8.0 (one project with three target frameworks; only the .NET 10
+    /// runtime is installed, so the older builds roll forward to it) and publishes with NativeAOT for net10.0 and
+    /// net9.0; the printed outputs must equal the reference interpreter's. The packaged generator is also run by the
+    /// Roslyn 4.8 compiler API, the oldest compiler Gen supports.
     /// </summary>
     public sealed class PackageConsumerTests : IClassFixture<PackageConsumerTests.Consumer>
     {
@@ -73,6 +77,8 @@ namespace Gen.Tests.Package
             string Field(string name) => metadata.Elements().Single(e => e.Name.LocalName == name).Value;
             Assert.Equal("Gen.Quantized", Field("id"));
             Assert.Equal(_consumer.Version, Field("version"));
+            // A pack without a release version gets a local version of its own (see LocalPacksGetAVersionOfTheirOwn).
+            Assert.Matches(@"^0\.1\.0-local\.\d{14}$", _consumer.Version);
             Assert.Equal("MIT", Field("license"));
             Assert.Equal("README.md", Field("readme"));
             Assert.Contains("source generator", Field("description"), StringComparison.OrdinalIgnoreCase);
@@ -80,34 +86,79 @@ namespace Gen.Tests.Package
             Assert.DoesNotContain(metadata.Descendants(), e => e.Name.LocalName == "dependency");
         }
 
+        /// <summary>
+        /// A local pack is versioned 0.1.0-local.&lt;UTC time&gt; (the fixture's package is one), so NuGet's cache never
+        /// hands out an older build under the same version; a version passed on the command line is the release's.
+        /// </summary>
         [Fact]
-        public void FreshProjectBuildsAndRunsWithThePackage()
+        public void LocalPacksGetAVersionOfTheirOwn()
+        {
+            var evaluate = Repository.Execute("dotnet",
+                "msbuild src/Package/Gen.Package.csproj -getProperty:PackageVersion -getProperty:Version -p:Version=0.2.0",
+                Repository.Root, Timeout);
+            Assert.True(evaluate.ExitCode == 0, evaluate.Output);
+            Assert.Matches(new Regex(@"""PackageVersion"":\s*""0\.2\.0"""), evaluate.Output);
+            Assert.Matches(new Regex(@"""Version"":\s*""0\.2\.0"""), evaluate.Output);
+
+            // The fixture packed without a version: a local one, made of the repository's version and the time.
+            evaluate = Repository.Execute("dotnet", "msbuild src/Package/Gen.Package.csproj -getProperty:Version", Repository.Root, Timeout);
+            Assert.True(evaluate.ExitCode == 0, evaluate.Output);
+            Assert.StartsWith(evaluate.Output.Trim() + "-local.", _consumer.Version, StringComparison.Ordinal);
+            var stamp = DateTime.ParseExact(_consumer.Version.Substring(_consumer.Version.LastIndexOf('.') + 1), "yyyyMMddHHmmss",
+                CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+            Assert.InRange(stamp, _consumer.Created.AddMinutes(-1), DateTime.UtcNow);
+        }
+
+        /// <summary>
+        /// Every target framework Gen supports builds from the package and computes the reference outputs. net8.0 has
+        /// no AVX-VNNI path (AvxVnni is a preview API there: using it is error CA2252), net9.0 and net10.0 have it.
+        /// </summary>
+        [Theory]
+        [InlineData("net10.0")]
+        [InlineData("net9.0")]
+        [InlineData("net8.0")]
+        public void FreshProjectBuildsAndRunsWithThePackage(string framework)
         {
             Assert.True(_consumer.Build.ExitCode == 0, _consumer.Build.Output);
             // The weights step wrote its encoded copy under obj/, not into the project folder.
-            Assert.True(File.Exists(_consumer.EncodedWeights), _consumer.EncodedWeights);
+            Assert.True(File.Exists(_consumer.EncodedWeights(framework)), _consumer.EncodedWeights(framework));
             Assert.False(Directory.Exists(Path.Combine(_consumer.ProjectDirectory, "gen-weights")));
 
-            var run = Repository.Execute("dotnet", "run -c Release --no-build", _consumer.ProjectDirectory, Timeout, _consumer.Environment);
+            var run = Repository.Execute("dotnet", $"run -c Release -f {framework} --no-build", _consumer.ProjectDirectory, Timeout, _consumer.Environment);
             Assert.True(run.ExitCode == 0, run.Output);
             _log.WriteLine(run.Output);
-            Assert.Equal(_consumer.ExpectedOutput, Normalize(run.Output));
+            var (outputs, kernels) = Split(run.Output);
+            Assert.Equal(_consumer.ExpectedOutput, outputs);
+            Assert.Equal(Consumer.BestPath(vnni: framework != "net8.0"), kernels);
         }
 
-        [Fact]
-        public void FreshProjectPublishesWithNativeAot()
+        /// <summary>
+        /// NativeAOT with the instruction set named once, in the package's own property: GenInstructionSet x86-64-v4
+        /// reaches ILC as x86-64-v4 for net10.0 and as x86-x64-v4 for net9.0 (each ILC rejects the other spelling), and
+        /// the native binary runs the same kernels as the JIT (without the instruction set it would fall back to the
+        /// baseline's). On .NET 9 the two-panel AVX-VNNI kernel is replaced by one-panel ones at run time.
+        /// </summary>
+        [Theory]
+        [InlineData("net10.0", "x86-64-v4")]
+        [InlineData("net9.0", "x86-x64-v4")]
+        public void FreshProjectPublishesWithNativeAot(string framework, string ilcInstructionSet)
         {
             Assert.True(_consumer.Build.ExitCode == 0, _consumer.Build.Output);
-            string publish = Path.Combine(_consumer.WorkDirectory, "aot");
-            var build = Repository.Execute("dotnet", $"publish -c Release -r linux-x64 -o \"{publish}\"", _consumer.ProjectDirectory, Timeout, _consumer.Environment);
+            string publish = Path.Combine(_consumer.WorkDirectory, "aot-" + framework);
+            var build = Repository.Execute("dotnet", $"publish -c Release -f {framework} -r linux-x64 -o \"{publish}\"", _consumer.ProjectDirectory, Timeout, _consumer.Environment);
             Assert.True(build.ExitCode == 0, build.Output);
             Assert.Contains("Generating native code", build.Output);
             Assert.DoesNotMatch(new Regex(@"warning IL[23]\d{3}"), build.Output);
+            string rsp = File.ReadAllText(Path.Combine(_consumer.ProjectDirectory, "obj", "Release", framework, "linux-x64", "native", "Consumer.ilc.rsp"));
+            Assert.Contains("--instruction-set:" + ilcInstructionSet + "\n", rsp.Replace("\r\n", "\n", StringComparison.Ordinal), StringComparison.Ordinal);
+
             string binary = Path.Combine(publish, "Consumer");
-            _log.WriteLine($"NativeAOT binary: {new FileInfo(binary).Length:N0} bytes");
+            _log.WriteLine($"NativeAOT binary ({framework}): {new FileInfo(binary).Length:N0} bytes");
             var run = Repository.Execute(binary, "", publish, Timeout);
             Assert.True(run.ExitCode == 0, run.Output);
-            Assert.Equal(_consumer.ExpectedOutput, Normalize(run.Output));
+            var (outputs, kernels) = Split(run.Output);
+            Assert.Equal(_consumer.ExpectedOutput, outputs);
+            Assert.Equal(Consumer.BestPath(vnni: true), kernels);
         }
 
         /// <summary>
@@ -151,7 +202,7 @@ namespace Gen.Tests.Package
                 references,
                 new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release,
                     nullableContextOptions: NullableContextOptions.Enable));
-            string encoded = _consumer.EncodedWeights;
+            string encoded = _consumer.EncodedWeights();
             var driver = CSharpGeneratorDriver.Create(generators, new AdditionalText[] { new InMemoryText(encoded, File.ReadAllText(encoded)) }, parse);
             driver.RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
             Assert.Empty(generatorDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning));
@@ -176,6 +227,15 @@ namespace Gen.Tests.Package
         }
 
         private static string Normalize(string output) => output.Replace("\r\n", "\n", StringComparison.Ordinal).Trim();
+
+        /// <summary>The program's outputs, and the kernel path it printed last.</summary>
+        private static (string Outputs, string Kernels) Split(string output)
+        {
+            string text = Normalize(output);
+            int last = text.LastIndexOf('\n');
+            Assert.True(last > 0 && text.Substring(last + 1).StartsWith("kernels: ", StringComparison.Ordinal), text);
+            return (text.Substring(0, last), text.Substring(last + 1 + "kernels: ".Length));
+        }
 
         /// <summary>Loads analyzers into a context of their own, as the compiler does, so that the test's own copy of
         /// Gen.Generators is not the one used.</summary>
@@ -213,28 +273,34 @@ namespace Gen.Tests.Package
                 new sbyte[] { -5, 17, -33, 99, -101, 3, 88, -77 },
             };
 
+            /// <summary>32 hidden channels: two panels of 16, so that 4-row blocks take the two-panel kernels.</summary>
+            private const int Hidden = 32;
+
             private const string ModelSource = """
                 using Gen;
 
                 [QuantizedModel("Data/tiny.safetensors")]
                 [ModelInput(8, Scale = 0.015625f, ZeroPoint = 0)]
-                [Dense("fc1", 4, Activation = Activation.Relu, OutputScale = 0.03125f, OutputZeroPoint = -128)]
+                [Dense("fc1", 32, Activation = Activation.Relu, OutputScale = 0.03125f, OutputZeroPoint = -128)]
                 [Dense("fc2", 3, OutputScale = 0.03125f, OutputZeroPoint = 3)]
                 public static partial class Tiny { }
                 """;
 
+            // The README's recipe, for three target frameworks at once. RollForward: only the .NET 10 runtime is
+            // installed here. PublishAot only where it is published (a net8.0 one would restore the .NET 8 NativeAOT
+            // packs for nothing).
             private const string ProjectFile = """
                 <Project Sdk="Microsoft.NET.Sdk">
                   <PropertyGroup>
                     <OutputType>Exe</OutputType>
-                    <TargetFramework>net9.0</TargetFramework>
+                    <TargetFrameworks>net10.0;net9.0;net8.0</TargetFrameworks>
                     <RollForward>Major</RollForward>
                     <ImplicitUsings>enable</ImplicitUsings>
                     <Nullable>enable</Nullable>
                     <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
                     <InvariantGlobalization>true</InvariantGlobalization>
-                    <PublishAot>true</PublishAot>
-                    <IlcInstructionSet>x86-x64-v4</IlcInstructionSet>
+                    <PublishAot Condition="'$(TargetFramework)' != 'net8.0'">true</PublishAot>
+                    <GenInstructionSet>x86-64-v4</GenInstructionSet>
                   </PropertyGroup>
                 </Project>
                 """;
@@ -246,15 +312,16 @@ namespace Gen.Tests.Package
                 string feed = Path.Combine(WorkDirectory, "feed");
                 Directory.CreateDirectory(Path.Combine(ProjectDirectory, "Data"));
 
-                // A version of its own for every run: NuGet caches packages by id and version, and a stale 0.1.0 in a
-                // cache must never stand in for the package built here.
-                Version = "0.1.0-test." + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", CultureInfo.InvariantCulture);
+                // Packed as a user would, without a version: a local pack is versioned by itself, so that NuGet's
+                // cache never stands in an older build for this one. The version is read from what was packed.
+                Created = DateTime.UtcNow;
                 var pack = Repository.Execute("dotnet",
-                    $"pack src/Package/Gen.Package.csproj -c Release -o \"{feed}\" -p:PackageVersion={Version} " +
+                    $"pack src/Package/Gen.Package.csproj -c Release -o \"{feed}\" " +
                     $"-p:UseArtifactsOutput=true -p:ArtifactsPath=\"{Path.Combine(WorkDirectory, "artifacts")}\"",
                     Repository.Root, Timeout);
                 if (pack.ExitCode != 0) throw new InvalidOperationException("dotnet pack failed:\n" + pack.Output);
-                PackagePath = Path.Combine(feed, $"Gen.Quantized.{Version}.nupkg");
+                PackagePath = Directory.GetFiles(feed, "Gen.Quantized.*.nupkg").Single();
+                Version = Path.GetFileNameWithoutExtension(PackagePath).Substring("Gen.Quantized.".Length);
 
                 // The user's machine: nuget.org plus the folder feed; a private package cache that falls back on this
                 // machine's cache for everything else (the NativeAOT compiler packs are large).
@@ -302,6 +369,7 @@ namespace Gen.Tests.Package
                 }
 
                 ExpectedRows = string.Join("\n", rows);
+                if (rows.Select(r => r.Substring(r.IndexOf(' ') + 1)).Distinct().Count() < 4) throw new InvalidOperationException("degenerate test model:\n" + ExpectedRows);
                 ExpectedOutput = "Tiny 8 -> 3\n" + ExpectedRows + "\nbatch: " + string.Join(" | ", rows.Select(l => l.Substring(l.IndexOf(' ') + 1)));
             }
 
@@ -312,10 +380,13 @@ namespace Gen.Tests.Package
             public string PackagePath { get; }
 
             /// <summary>The copy of the weights file that the package's MSBuild step encoded for the generator.</summary>
-            public string EncodedWeights =>
-                Directory.GetFiles(Path.Combine(ProjectDirectory, "obj", "Release", "net9.0", "gen-weights"), "tiny.safetensors.*.genweights").Single();
+            public string EncodedWeights(string framework = "net10.0") =>
+                Directory.GetFiles(Path.Combine(ProjectDirectory, "obj", "Release", framework, "gen-weights"), "tiny.safetensors.*.genweights", SearchOption.AllDirectories).Single();
 
             public string Version { get; }
+
+            /// <summary>When the package was packed (UTC).</summary>
+            public DateTime Created { get; }
 
             public IReadOnlyDictionary<string, string?> Environment { get; }
 
@@ -339,7 +410,13 @@ namespace Gen.Tests.Package
                 }
             }
 
-            /// <summary>The consumer's program: every input row through Run, then all rows at once through the batch Run.</summary>
+            /// <summary>The kernel path the generated code picks on this machine under the JIT.</summary>
+            internal static string BestPath(bool vnni) =>
+                vnni && AvxVnni.IsSupported ? (Avx512BW.IsSupported ? "Avx512Vnni" : "AvxVnni")
+                : Avx512BW.IsSupported ? "Avx512" : Avx2.IsSupported ? "Avx2" : Vector128.IsHardwareAccelerated ? "Vector128" : "Scalar";
+
+            /// <summary>The consumer's program: every input row through Run, then all rows at once through the batch
+            /// Run (a block of 4 rows and 2 single rows), then the kernel path.</summary>
             private static string ProgramSource()
             {
                 var text = new StringBuilder();
@@ -360,27 +437,28 @@ namespace Gen.Tests.Package
                     var batchOut = new sbyte[inputs.Length * Tiny.OutputSize];
                     Tiny.Run(batchIn, batchOut, inputs.Length);
                     Console.WriteLine("batch: " + string.Join(" | ", batchOut.Chunk(Tiny.OutputSize).Select(o => string.Join(" ", o))));
+                    Console.WriteLine($"kernels: {Tiny.ActivePath}");
                     """);
                 return text.ToString();
             }
 
-            /// <summary>An 8-4-3 MLP with fixed random float weights, and its reference interpreter.</summary>
+            /// <summary>An 8-32-3 MLP with fixed random float weights, and its reference interpreter.</summary>
             private static (byte[] Weights, ReferenceInterpreter Reference) TinyModel()
             {
                 var rng = new Random(20260);
                 float[] Uniform(int count, double range) => Enumerable.Range(0, count).Select(_ => (float)((rng.NextDouble() * 2 - 1) * range)).ToArray();
-                float[] w1 = Uniform(4 * 8, 1), b1 = Uniform(4, 0.5), w2 = Uniform(3 * 4, 1), b2 = Uniform(3, 0.5);
+                float[] w1 = Uniform(Hidden * 8, 1), b1 = Uniform(Hidden, 0.5), w2 = Uniform(3 * Hidden, 0.4), b2 = Uniform(3, 0.5);
                 byte[] bytes = new SafeTensorsWriter()
-                    .F32("fc1.weight", w1, 4, 8).F32("fc1.bias", b1, 4)
-                    .F32("fc2.weight", w2, 3, 4).F32("fc2.bias", b2, 3)
+                    .F32("fc1.weight", w1, Hidden, 8).F32("fc1.bias", b1, Hidden)
+                    .F32("fc2.weight", w2, 3, Hidden).F32("fc2.bias", b2, 3)
                     .ToBytes();
                 var input = new QuantizationParameters(0.015625f, 0);
                 var hidden = new QuantizationParameters(0.03125f, -128);
                 var output = new QuantizationParameters(0.03125f, 3);
                 var layers = new[]
                 {
-                    QuantizedDense.FromFloat("fc1", 8, 4, input, hidden, FusedActivation.Relu, w1, b1, perChannel: true),
-                    QuantizedDense.FromFloat("fc2", 4, 3, hidden, output, FusedActivation.None, w2, b2, perChannel: true),
+                    QuantizedDense.FromFloat("fc1", 8, Hidden, input, hidden, FusedActivation.Relu, w1, b1, perChannel: true),
+                    QuantizedDense.FromFloat("fc2", Hidden, 3, hidden, output, FusedActivation.None, w2, b2, perChannel: true),
                 };
                 return (bytes, new ReferenceInterpreter(8, input, layers));
             }
