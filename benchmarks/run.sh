@@ -130,6 +130,14 @@ SECTION
   cat "$work/aot-transformer.md"
 }
 
+# The "Throughput at 1 and 2 threads" section (Gen.Benchmarks --throughput --results RESULTS.md) is not rerun here;
+# a full rewrite keeps it as it is, and a --transformer run keeps everything before "## Transformer" anyway.
+if [ -f "$here/RESULTS.md" ]; then
+  awk '/^## Throughput at 1 and 2 threads$/{p=1} p&&/^## Transformer$/{exit} p' "$here/RESULTS.md" > "$work/throughput.md"
+else
+  : > "$work/throughput.md"
+fi
+
 if [ "$transformer" = 1 ]; then
   if [ -f "$here/RESULTS.md" ]; then
     sed '/^## Transformer$/,$d' "$here/RESULTS.md" > "$work/RESULTS.md"
@@ -175,6 +183,7 @@ HEADER
   printf '\n## NativeAOT\n\n'
   cat "$work/aot.md"
   printf '\n'
+  cat "$work/throughput.md"
   transformer_section
 } > "$here/RESULTS.md"
 echo "wrote $here/RESULTS.md"

@@ -17,7 +17,10 @@ namespace Gen.Benchmarks
     ///   dotnet run -c Release -- --check                      correctness checks only
     ///   dotnet run -c Release -- --nativeaot --filter '*'     the suite under BenchmarkDotNet's NativeAOT toolchain (ILCompiler 10)
     ///   dotnet run -c Release -- --transformer                the transformer benchmarks only (BenchmarkDotNet, or with --stopwatch)
-    /// Other arguments go to BenchmarkDotNet's switcher (e.g. --filter '*Gemm*').
+    ///   dotnet run -c Release -- --throughput [--seconds N] [--results FILE]
+    ///                                                         the sample models' throughput at 1 and 2 threads (no BenchmarkDotNet);
+    ///                                                         --results rewrites that section of FILE (benchmarks/RESULTS.md)
+    /// Other arguments go to BenchmarkDotNet's switcher (e.g. --filter '*Gemm*', --runtimes nativeaot10.0).
     /// --summary-out FILE also writes the compact Markdown table of the dense layers and probes (RESULTS.md's format) to
     /// FILE; --transformer-out FILE the transformer table and its self-check.
     /// </summary>
@@ -32,6 +35,14 @@ namespace Gen.Benchmarks
             string? summaryOut = TakeOption(rest, "--summary-out");
             string? transformerOut = TakeOption(rest, "--transformer-out");
             if (rest.Remove("--quick")) Environment.SetEnvironmentVariable("GEN_BENCH_QUICK", "1");
+            if (rest.Remove("--throughput"))
+            {
+                string? seconds = TakeOption(rest, "--seconds");
+                string? results = TakeOption(rest, "--results");
+                Console.WriteLine(Describe());
+                return ThroughputHarness.Run(seconds is null ? 3 : double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture), results);
+            }
+
             bool check = rest.Remove("--check");
             bool transformerOnly = rest.Remove("--transformer");
             // The native binary has no JIT for BenchmarkDotNet to drive: it always runs the Stopwatch harness.

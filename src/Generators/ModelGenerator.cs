@@ -122,7 +122,7 @@ namespace Gen.Generators
         {
             try
             {
-                return ModelPlanner.Plan(spec, files, calibrations, facts, project) with { TakenNames = spec.TakenNames };
+                return ModelPlanner.Plan(spec, files, calibrations, facts, project) with { TakenNames = spec.TakenNames, DeclaresGeneratedCode = spec.DeclaresGeneratedCode };
             }
             catch (Exception e)
             {

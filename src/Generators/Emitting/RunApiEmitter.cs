@@ -19,6 +19,22 @@ namespace Gen.Generators.Emitting
         /// <summary>The name of the method each model emits to run rows in a given workspace.</summary>
         internal const string RunInWorkspace = "RunRowsInWorkspace";
 
+        /// <summary>The param tags of a Run overload's input, output and batch size (the workspace's follows where it has one).</summary>
+        private static void EmitParameters(CodeWriter w, string unit, bool batch)
+        {
+            if (batch)
+            {
+                w.Line($"/// <param name=\"inputs\"><paramref name=\"batchSize\"/> {unit}s of <see cref=\"InputSize\"/> INT8 values, one after the other.</param>");
+                w.Line("/// <param name=\"outputs\">Receives <paramref name=\"batchSize\"/> rows of <see cref=\"OutputSize\"/> INT8 values; must not overlap <paramref name=\"inputs\"/>.</param>");
+                w.Line($"/// <param name=\"batchSize\">How many {unit}s to run.</param>");
+            }
+            else
+            {
+                w.Line($"/// <param name=\"input\">One {unit}: <see cref=\"InputSize\"/> INT8 values.</param>");
+                w.Line("/// <param name=\"output\">Receives the <see cref=\"OutputSize\"/> INT8 outputs; must not overlap <paramref name=\"input\"/>.</param>");
+            }
+        }
+
         /// <param name="w">The writer, inside the model class.</param>
         /// <param name="unit">What one input is: "row" or "image".</param>
         /// <param name="workspaceSize">Bytes of the model's activation buffers.</param>
@@ -39,6 +55,7 @@ namespace Gen.Generators.Emitting
                 $"({CodeWriter.Int(StackBudgetBytes)}). Call the overload that takes a Span<byte> workspace of at least WorkspaceSize bytes (allocate it once and reuse it).\", error: true)]";
 
             w.Line($"/// <summary>Runs the model on one {unit} of <see cref=\"InputSize\"/> INT8 values{(onStack ? ", with its workspace on this thread's stack" : "")}.</summary>");
+            EmitParameters(w, unit, batch: false);
             w.Line("/// <exception cref=\"ArgumentException\">A span has the wrong length, or the output overlaps the input.</exception>");
             if (!onStack) w.Line(obsolete);
             w.Open("public static void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output)");
@@ -48,6 +65,7 @@ namespace Gen.Generators.Emitting
             w.Line();
 
             w.Line($"/// <summary>Runs the model on <paramref name=\"batchSize\"/> consecutive {units}{(onStack ? ", with its workspace on this thread's stack" : "")}.</summary>");
+            EmitParameters(w, unit, batch: true);
             w.Line($"/// <exception cref=\"ArgumentException\">A span does not hold exactly <paramref name=\"batchSize\"/> {units} or outputs, or the outputs overlap the inputs.</exception>");
             if (!onStack) w.Line(obsolete);
             w.Open("public static void Run(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int batchSize)");
@@ -57,6 +75,7 @@ namespace Gen.Generators.Emitting
             w.Line();
 
             w.Line($"/// <summary>Runs the model on one {unit}, with its activations in <paramref name=\"workspace\"/> instead of the stack.</summary>");
+            EmitParameters(w, unit, batch: false);
             w.Line("/// <param name=\"workspace\">At least <see cref=\"WorkspaceSize\"/> bytes, not shared with another call running at the same time; its contents need no clearing.</param>");
             w.Line("/// <exception cref=\"ArgumentException\">A span has the wrong length, the workspace is too small, or two of the spans overlap.</exception>");
             w.Open("public static void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> workspace)");
@@ -66,6 +85,7 @@ namespace Gen.Generators.Emitting
             w.Line();
 
             w.Line($"/// <summary>Runs the model on <paramref name=\"batchSize\"/> consecutive {units}, with the activations in <paramref name=\"workspace\"/>.</summary>");
+            EmitParameters(w, unit, batch: true);
             w.Line("/// <param name=\"workspace\">At least <see cref=\"WorkspaceSize\"/> bytes, not shared with another call running at the same time; its contents need no clearing.</param>");
             w.Line("/// <exception cref=\"ArgumentException\">A span has the wrong length, the workspace is too small, or two of the spans overlap.</exception>");
             w.Open("public static void Run(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int batchSize, Span<byte> workspace)");

@@ -74,6 +74,9 @@ namespace Gen.Generators.Model
         /// <summary>The names the user's class already has (from <see cref="ModelSpec.TakenNames"/>).</summary>
         public EquatableArray<string> TakenNames { get; init; } = EquatableArray<string>.Empty;
 
+        /// <summary>The user's class already has <c>[GeneratedCode]</c> (from <see cref="ModelSpec.DeclaresGeneratedCode"/>).</summary>
+        public bool DeclaresGeneratedCode { get; init; }
+
         public bool CanEmit => Layers.Length > 0 || Transformer != null;
     }
 }

@@ -74,6 +74,12 @@ namespace Gen.Generators.Model
         /// the generated layer-specific names avoid them (see Emitting.NameAllocator).
         /// </summary>
         public EquatableArray<string> TakenNames { get; init; } = EquatableArray<string>.Empty;
+
+        /// <summary>
+        /// The user's class already carries <c>[System.CodeDom.Compiler.GeneratedCode]</c> (on any of its declarations):
+        /// the generated declaration leaves it out, since the attribute allows one use per class (CS0579).
+        /// </summary>
+        public bool DeclaresGeneratedCode { get; init; }
     }
 
     /// <summary>What the user's compilation offers that changes the emitted code (read once, compared by value).</summary>

@@ -26,6 +26,7 @@ namespace Gen.Generators.Parsing
         private const string LayerNormAttribute = "Gen.LayerNormAttribute";
         private const string MeanPoolAttribute = "Gen.MeanPoolAttribute";
         private const string QuantizationAttribute = "Gen.QuantizationAttribute";
+        private const string GeneratedCodeAttribute = "System.CodeDom.Compiler.GeneratedCodeAttribute";
 
         public static ModelSpec Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
         {
@@ -77,10 +78,12 @@ namespace Gen.Generators.Parsing
             InputSpec? input = null;
             var layers = new List<DenseSpec>();
             TransformerParser? transformer = null;
+            bool declaresGeneratedCode = false;
             foreach (var attribute in type.GetAttributes())
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 string? name = attribute.AttributeClass?.ToDisplayString();
+                declaresGeneratedCode |= name == GeneratedCodeAttribute;
                 var location = AttributeLocation(attribute, cancellationToken) ?? modelLocation;
                 if (name == InputAttribute)
                 {
@@ -120,6 +123,7 @@ namespace Gen.Generators.Parsing
                 modelLocation, new EquatableArray<DiagnosticInfo>(diagnostics.ToArray()), transformerSpec)
             {
                 TakenNames = new EquatableArray<string>(taken),
+                DeclaresGeneratedCode = declaresGeneratedCode,
             };
         }
 
