@@ -53,46 +53,39 @@ namespace Gen.Generators.Emitting
 
             string obsolete = $"[Obsolete(\"This model needs WorkspaceSize = {CodeWriter.Int(workspaceSize)} bytes of activations, more than Gen puts on a thread's stack " +
                 $"({CodeWriter.Int(StackBudgetBytes)}). Call the overload that takes a Span<byte> workspace of at least WorkspaceSize bytes (allocate it once and reuse it).\", error: true)]";
+            foreach (bool workspace in new[] { false, true })
+            {
+                foreach (bool batch in new[] { false, true })
+                {
+                    string input = batch ? "inputs" : "input", output = batch ? "outputs" : "output", rows = batch ? "batchSize" : "1";
+                    string what = batch ? $"<paramref name=\"batchSize\"/> consecutive {units}" : $"one {unit}" + (workspace ? "" : " of <see cref=\"InputSize\"/> INT8 values");
+                    string where = workspace ? ", with its activations in <paramref name=\"workspace\"/> instead of the stack"
+                        : onStack ? ", with its workspace on this thread's stack" : "";
+                    w.Line($"/// <summary>Runs the model on {what}{where}.</summary>");
+                    EmitParameters(w, unit, batch);
+                    if (workspace)
+                    {
+                        w.Line("/// <param name=\"workspace\">At least <see cref=\"WorkspaceSize\"/> bytes, not shared with another call running at the same time; its contents need no clearing.</param>");
+                        w.Line("/// <exception cref=\"ArgumentException\">A span has the wrong length, the workspace is too small, or two of the spans overlap.</exception>");
+                    }
+                    else
+                    {
+                        w.Line(batch
+                            ? $"/// <exception cref=\"ArgumentException\">A span does not hold exactly <paramref name=\"batchSize\"/> {units} or outputs, or the outputs overlap the inputs.</exception>"
+                            : "/// <exception cref=\"ArgumentException\">A span has the wrong length, or the output overlaps the input.</exception>");
+                        if (!onStack) w.Line(obsolete);
+                    }
 
-            w.Line($"/// <summary>Runs the model on one {unit} of <see cref=\"InputSize\"/> INT8 values{(onStack ? ", with its workspace on this thread's stack" : "")}.</summary>");
-            EmitParameters(w, unit, batch: false);
-            w.Line("/// <exception cref=\"ArgumentException\">A span has the wrong length, or the output overlaps the input.</exception>");
-            if (!onStack) w.Line(obsolete);
-            w.Open("public static void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output)");
-            EmitChecks(w, "input", "output", "1", workspace: false);
-            w.Line(onStack ? "RunRows(input, output, 1, (int)ActivePath);" : "throw new NotSupportedException(\"Use Run(input, output, workspace).\");");
-            w.Close();
-            w.Line();
-
-            w.Line($"/// <summary>Runs the model on <paramref name=\"batchSize\"/> consecutive {units}{(onStack ? ", with its workspace on this thread's stack" : "")}.</summary>");
-            EmitParameters(w, unit, batch: true);
-            w.Line($"/// <exception cref=\"ArgumentException\">A span does not hold exactly <paramref name=\"batchSize\"/> {units} or outputs, or the outputs overlap the inputs.</exception>");
-            if (!onStack) w.Line(obsolete);
-            w.Open("public static void Run(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int batchSize)");
-            EmitChecks(w, "inputs", "outputs", "batchSize", workspace: false);
-            w.Line(onStack ? "RunRows(inputs, outputs, batchSize, (int)ActivePath);" : "throw new NotSupportedException(\"Use Run(inputs, outputs, batchSize, workspace).\");");
-            w.Close();
-            w.Line();
-
-            w.Line($"/// <summary>Runs the model on one {unit}, with its activations in <paramref name=\"workspace\"/> instead of the stack.</summary>");
-            EmitParameters(w, unit, batch: false);
-            w.Line("/// <param name=\"workspace\">At least <see cref=\"WorkspaceSize\"/> bytes, not shared with another call running at the same time; its contents need no clearing.</param>");
-            w.Line("/// <exception cref=\"ArgumentException\">A span has the wrong length, the workspace is too small, or two of the spans overlap.</exception>");
-            w.Open("public static void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output, Span<byte> workspace)");
-            EmitChecks(w, "input", "output", "1", workspace: true);
-            w.Line($"{RunInWorkspace}(input, output, 1, workspace, (int)ActivePath);");
-            w.Close();
-            w.Line();
-
-            w.Line($"/// <summary>Runs the model on <paramref name=\"batchSize\"/> consecutive {units}, with the activations in <paramref name=\"workspace\"/>.</summary>");
-            EmitParameters(w, unit, batch: true);
-            w.Line("/// <param name=\"workspace\">At least <see cref=\"WorkspaceSize\"/> bytes, not shared with another call running at the same time; its contents need no clearing.</param>");
-            w.Line("/// <exception cref=\"ArgumentException\">A span has the wrong length, the workspace is too small, or two of the spans overlap.</exception>");
-            w.Open("public static void Run(ReadOnlySpan<sbyte> inputs, Span<sbyte> outputs, int batchSize, Span<byte> workspace)");
-            EmitChecks(w, "inputs", "outputs", "batchSize", workspace: true);
-            w.Line($"{RunInWorkspace}(inputs, outputs, batchSize, workspace, (int)ActivePath);");
-            w.Close();
-            w.Line();
+                    w.Open($"public static void Run(ReadOnlySpan<sbyte> {input}, Span<sbyte> {output}{(batch ? ", int batchSize" : "")}{(workspace ? ", Span<byte> workspace" : "")})");
+                    EmitChecks(w, input, output, rows, workspace);
+                    string arguments = $"{input}, {output}, {rows}, ";
+                    w.Line(workspace ? $"{RunInWorkspace}({arguments}workspace, (int)ActivePath);"
+                        : onStack ? $"RunRows({arguments}(int)ActivePath);"
+                        : $"throw new NotSupportedException(\"Use Run({input}, {output}, {(batch ? "batchSize, " : "")}workspace).\");");
+                    w.Close();
+                    w.Line();
+                }
+            }
 
             if (onStack)
             {
