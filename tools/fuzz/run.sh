@@ -61,8 +61,9 @@ for harness in "${harnesses[@]}"; do
   rm -rf "$out" && mkdir -p "$out"
   dictionary=()
   [ -f "$here/dictionaries/$harness.dict" ] && dictionary=(-x "$here/dictionaries/$harness.dict")
-  # -t: the first input loads Roslyn; a later one taking 10 s is a hang. -V: stop after SECONDS of fuzzing.
-  afl-fuzz -i "$seeds" -o "$out" -t 10000+ -m none -V "$seconds" "${dictionary[@]}" \
+  # -t: a fixed limit (the first input loads Roslyn and takes seconds; '-t N+' would auto-scale it down to 1 s, and a
+  # timeout ends SharpFuzz's in-process run); an input taking 20 s is a hang. -V: stop after SECONDS of fuzzing.
+  afl-fuzz -i "$seeds" -o "$out" -t 20000 -m none -V "$seconds" "${dictionary[@]}" \
     -- "$(command -v dotnet)" "$work/instrumented/Gen.Fuzz.dll" "$harness" >"$out/afl.log" 2>&1
   status=$?
   stats="$out/default/fuzzer_stats"
