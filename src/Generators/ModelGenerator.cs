@@ -7,6 +7,7 @@ using Gen.Generators.Model;
 using Gen.Generators.Parsing;
 using Gen.Generators.Planning;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Text;
 
@@ -50,8 +51,9 @@ namespace Gen.Generators
         {
             var specs = context.SyntaxProvider
                 .ForAttributeWithMetadataName(ModelParser.ModelAttribute,
-                    // Records, structs and interfaces too, so that they get GEN015 rather than silence.
-                    static (node, _) => node is TypeDeclarationSyntax,
+                    // Records, structs and interfaces too, so that they get GEN015 rather than silence. A type whose name did
+                    // not parse is left to the compiler's syntax error: there is nothing to name.
+                    static (node, _) => node is TypeDeclarationSyntax { Identifier.IsMissing: false },
                     static (ctx, ct) => ModelParser.Parse(ctx, ct))
                 .WithTrackingName(Steps.Specs);
 
@@ -144,8 +146,10 @@ namespace Gen.Generators
             string model, boundary;
             try
             {
-                model = ModelEmitter.EmitModel(plan);
-                boundary = ModelEmitter.EmitBoundary(plan);
+                // The symbol's name is the identifier without '@': a class named '@class' is emitted as '@class'.
+                var spelled = plan with { ClassName = Identifier(plan.ClassName) };
+                model = ModelEmitter.EmitModel(spelled);
+                boundary = ModelEmitter.EmitBoundary(spelled);
             }
             catch (Exception e)
             {
@@ -153,8 +157,9 @@ namespace Gen.Generators
                 return;
             }
 
-            context.AddSource(plan.HintName + ".g.cs", SourceText.From(model, System.Text.Encoding.UTF8));
-            context.AddSource(plan.HintName + ".Boundary.g.cs", SourceText.From(boundary, System.Text.Encoding.UTF8));
+            string hint = HintName(plan.HintName);
+            context.AddSource(hint + ".g.cs", SourceText.From(model, System.Text.Encoding.UTF8));
+            context.AddSource(hint + ".Boundary.g.cs", SourceText.From(boundary, System.Text.Encoding.UTF8));
             var dense = plan.Transformer?.DenseLayers() ?? plan.Layers.AsArray();
             long weightBytes = dense.Sum(l => (long)l.InputSize * l.OutputSize);
             string routes = string.Join("; ", dense.Select(l => string.Format(CultureInfo.InvariantCulture,
@@ -170,6 +175,26 @@ namespace Gen.Generators
             context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.PlanSummary, null, plan.ClassName,
                 string.Format(CultureInfo.InvariantCulture, "{0}, {1} INT8 weights; {2}; kernel paths {3}, the best the CPU supports chosen at run time (ActivePath)",
                     shape, weightBytes, routes, kernels)));
+        }
+
+        /// <summary>A name as C# source spells it: a reserved keyword needs its '@'.</summary>
+        private static string Identifier(string name) =>
+            SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
+
+        /// <summary>
+        /// A hint name the compiler accepts (letters, digits, '.', '_'): a namespace displays as '@if' when it is a
+        /// keyword, and identifiers may hold combining or connecting characters. Other characters become _uXXXX.
+        /// </summary>
+        private static string HintName(string name)
+        {
+            var sb = new System.Text.StringBuilder(name.Length);
+            foreach (char c in name)
+            {
+                if (char.IsLetterOrDigit(c) || c == '.' || c == '_') sb.Append(c);
+                else if (c != '@') sb.Append("_u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+            }
+
+            return sb.ToString();
         }
     }
 }

@@ -1,8 +1,10 @@
 using System;
+using CsCheck;
 using Gen.Runtime;
 using Gen.Runtime.Kernels;
 using Gen.Tests.Support;
 using Xunit;
+using Any = CsCheck.Gen;
 
 namespace Gen.Tests.Kernels
 {
@@ -26,40 +28,53 @@ namespace Gen.Tests.Kernels
             return y;
         }
 
-        [Theory]
-        [InlineData(1, 1, 1, false, 0)]
-        [InlineData(1, 3, 17, true, 1)]
-        [InlineData(4, 17, 3, false, 2)]
-        [InlineData(2, 784, 10, true, 0)]
-        [InlineData(3, 64, 33, true, 1)]
-        [InlineData(1, 128, 128, false, 2)]
-        public void MatchesTheStraightforwardFormula(int batch, int k, int n, bool perChannel, int activation)
+        /// <summary>One fully connected call: shapes, data and quantization, all generated.</summary>
+        internal sealed record Case(int Batch, int K, int N, int Activation, sbyte[] X, int ZIn, sbyte[] W, int[] Bias,
+            int[] M0, int[] Shift, int ZOut, float OutScale)
         {
-            var rng = new Random(k * 131 + n * 7 + batch);
-            for (int trial = 0; trial < 20; trial++)
-            {
-                var x = RandomBytes(rng, batch * k);
-                var w = new sbyte[n * k];
-                for (int i = 0; i < w.Length; i++) w[i] = (sbyte)rng.Next(-127, 128);
-                var bias = trial % 3 == 0 ? Array.Empty<int>() : RandomInts(rng, n, 20000);
-                int zIn = rng.Next(-128, 128), zOut = rng.Next(-128, 128);
-                int channels = perChannel ? n : 1;
-                var m0 = new int[channels];
-                var shift = new int[channels];
-                for (int c = 0; c < channels; c++)
-                {
-                    double real = Math.Exp(rng.NextDouble() * -12) / Math.Sqrt(k); // keep outputs in a useful range
-                    FixedPoint.QuantizeMultiplier(real, out m0[c], out shift[c]);
-                }
+            public override string ToString() =>
+                $"batch {Batch}, K {K}, N {N}, activation {Activation}, Z_in {ZIn}, Z_out {ZOut}, S_out {OutScale:R}, " +
+                $"{(Bias.Length == 0 ? "no bias" : "bias [" + string.Join(", ", Bias) + "]")}, M0 [{string.Join(", ", M0)}], shift [{string.Join(", ", Shift)}], " +
+                $"x [{string.Join(", ", X)}], w [{string.Join(", ", W)}]";
+        }
 
-                var outScale = (float)(0.01 + rng.NextDouble());
-                QuantizationMath.ActivationRange((FusedActivation)activation, outScale, zOut, out int min, out int max);
-                var actual = new sbyte[batch * n];
-                ReferenceKernels.FullyConnected(x, zIn, w, bias, m0, shift, zOut, min, max, actual, k, n);
-                var expected = Straightforward(x, zIn, w, bias, m0, shift, zOut, min, max, batch, k, n);
+        private static readonly Gen<Case> Cases =
+            from batch in Any.Int[1, 4]
+            from k in Any.Frequency((6, Any.Int[1, 70]), (1, Any.Int[100, 800]))
+            from n in Any.Int[1, 40]
+            from perChannel in Any.Bool
+            from activation in Any.Int[0, 2]
+            from hasBias in Any.Frequency((2, Any.Const(true)), (1, Any.Const(false)))
+            from x in Any.SByte.Array[batch * k]
+            from w in Any.Int[-127, 127].Select(v => (sbyte)v).Array[n * k]
+            from bias in Any.Int[-20000, 20000].Array[hasBias ? n : 0]
+            // Multipliers that keep outputs in a useful range: exp(-12 .. 0) / sqrt(K).
+            from reals in Any.Double[-12, 0].Select(e => Math.Exp(e) / Math.Sqrt(k)).Array[perChannel ? n : 1]
+            from zIn in Any.Int[-128, 127]
+            from zOut in Any.Int[-128, 127]
+            from outScale in Any.Double[0.01, 1.01].Select(v => (float)v)
+            select Quantized(batch, k, n, activation, x, zIn, w, bias, reals, zOut, outScale);
+
+        private static Case Quantized(int batch, int k, int n, int activation, sbyte[] x, int zIn, sbyte[] w, int[] bias, double[] reals, int zOut, float outScale)
+        {
+            var m0 = new int[reals.Length];
+            var shift = new int[reals.Length];
+            for (int c = 0; c < reals.Length; c++) FixedPoint.QuantizeMultiplier(reals[c], out m0[c], out shift[c]);
+            return new Case(batch, k, n, activation, x, zIn, w, bias, m0, shift, zOut, outScale);
+        }
+
+        [Fact]
+        public void MatchesTheStraightforwardFormula()
+        {
+            Cases.Sample(c =>
+            {
+                QuantizationMath.ActivationRange((FusedActivation)c.Activation, c.OutScale, c.ZOut, out int min, out int max);
+                var actual = new sbyte[c.Batch * c.N];
+                ReferenceKernels.FullyConnected(c.X, c.ZIn, c.W, c.Bias, c.M0, c.Shift, c.ZOut, min, max, actual, c.K, c.N);
+                var expected = Straightforward(c.X, c.ZIn, c.W, c.Bias, c.M0, c.Shift, c.ZOut, min, max, c.Batch, c.K, c.N);
                 Assert.Equal(expected, actual);
-                if (activation != 0) Assert.All(actual, v => Assert.InRange(v, min, max));
-            }
+                if (c.Activation != 0) Assert.All(actual, v => Assert.InRange(v, min, max));
+            }, iter: 300);
         }
 
         [Fact]
@@ -108,20 +123,6 @@ namespace Gen.Tests.Kernels
                 new sbyte[2], 0, new sbyte[4], new int[3], new[] { 1 << 30 }, new[] { 0 }, 0, -128, 127, y, 2, 2));
             Assert.Throws<ArgumentException>(() => ReferenceKernels.FullyConnected(
                 new sbyte[2], 0, new sbyte[4], Array.Empty<int>(), new[] { 1 << 30, 1 << 30, 1 << 30 }, new[] { 0, 0, 0 }, 0, -128, 127, y, 2, 2));
-        }
-
-        internal static sbyte[] RandomBytes(Random rng, int count)
-        {
-            var a = new sbyte[count];
-            for (int i = 0; i < count; i++) a[i] = (sbyte)rng.Next(-128, 128);
-            return a;
-        }
-
-        internal static int[] RandomInts(Random rng, int count, int magnitude)
-        {
-            var a = new int[count];
-            for (int i = 0; i < count; i++) a[i] = rng.Next(-magnitude, magnitude + 1);
-            return a;
         }
     }
 }

@@ -54,20 +54,13 @@ namespace Gen.Tests.Numerics
             Assert.Equal(-128 + 255, QuantizationMath.Quantize(1f, 1f / 255, -128));
         }
 
+        // The round trip on generated ranges and values: QuantizationMathPropertyTests.
         [Fact]
-        public void RoundTripErrorIsAtMostHalfAStep()
+        public void SpanOverloadsRejectDifferentLengths()
         {
             var p = QuantizationMath.ChooseAsymmetric(-0.7, 2.3);
-            var rng = new Random(5);
-            var values = new float[5000];
-            for (int i = 0; i < values.Length; i++) values[i] = (float)(-0.7 + 3.0 * rng.NextDouble());
-            var q = new sbyte[values.Length];
-            var back = new float[values.Length];
-            QuantizationMath.Quantize(values, q, p);
-            QuantizationMath.Dequantize(q, back, p);
-            for (int i = 0; i < values.Length; i++)
-                Assert.True(Math.Abs(back[i] - values[i]) <= p.Scale * 0.5001, $"{values[i]} -> {q[i]} -> {back[i]}");
-            Assert.Throws<ArgumentException>(() => QuantizationMath.Quantize(values, new sbyte[3], p));
+            Assert.Throws<ArgumentException>(() => QuantizationMath.Quantize(new float[4], new sbyte[3], p));
+            Assert.Throws<ArgumentException>(() => QuantizationMath.Dequantize(new sbyte[4], new float[5], p));
         }
 
         [Fact]
