@@ -59,7 +59,7 @@ namespace Gen.Benchmarks
                     return 1;
                 }
 
-                Console.WriteLine("Transformers (generated INT8 against FloatTransformer):");
+                Console.WriteLine("Transformers (generated INT8 against FloatModel):");
                 if (!TransformerCheck.Run(models))
                 {
                     Console.Error.WriteLine("Transformer self-check failed.");
@@ -91,7 +91,7 @@ namespace Gen.Benchmarks
             // first prints the result once and stops before BenchmarkDotNet builds anything.
             if (transformerOnly || rest.Any(a => a == "*" || a.Contains("Transformer", StringComparison.OrdinalIgnoreCase)))
             {
-                Console.WriteLine("Transformers (generated INT8 against FloatTransformer):");
+                Console.WriteLine("Transformers (generated INT8 against FloatModel):");
                 if (!TransformerCheck.Run(models))
                 {
                     Console.Error.WriteLine("Transformer self-check failed.");

@@ -6,7 +6,7 @@ namespace Gen.Benchmarks
 {
     /// <summary>
     /// One image through a whole vision transformer, single thread: Gen's generated integer-only <c>Run</c> against
-    /// <c>FloatTransformer.Run</c> (SIMD float32, the baseline of the Ratio column) on the same image, for the MNIST
+    /// <c>FloatModel.Run</c> (SIMD float32, the baseline of the Ratio column) on the same image, for the MNIST
     /// ViT (a held-out digit) and the larger random model (a random image). <c>Int8WithQuantize</c> adds the
     /// generated <c>QuantizeInput</c> of the float image, so that it starts from the same floats as the float model.
     /// Before timing, the setup runs <see cref="TransformerCheck"/> and refuses to time a model that fails it.
@@ -31,7 +31,7 @@ namespace Gen.Benchmarks
             model = TransformerCase.Create(Model);
         }
 
-        /// <summary><c>FloatTransformer.Run</c>: the same model in float32 (AVX-512 FMA matrix products).</summary>
+        /// <summary><c>FloatModel.Run</c>: the same model in float32 (AVX-512 FMA matrix products).</summary>
         [Benchmark(Baseline = true)]
         public void Float32() => model.RunFloat();
 

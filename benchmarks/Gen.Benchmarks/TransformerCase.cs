@@ -10,7 +10,7 @@ namespace Gen.Benchmarks
     /// <summary>
     /// One benchmarked vision transformer, prepared for both implementations: Gen's generated integer-only model
     /// (<see cref="MnistVit"/> or <see cref="Vit256"/>, reached through its public API) and
-    /// <see cref="FloatTransformer"/>, the SIMD float32 forward pass of the same float weights, which the program reads
+    /// <see cref="FloatModel"/>, the SIMD float32 forward pass of the same float weights, which the program reads
     /// at run time from the file the generator compiled. Both run the same image: a held-out MNIST digit for the MNIST
     /// ViT, a random image for the larger model.
     /// </summary>
@@ -41,7 +41,7 @@ namespace Gen.Benchmarks
                 throw new FileNotFoundException($"{WeightsFile(name)} is missing next to the program; build the project to generate or copy it.", weights);
             }
 
-            Float = new FloatTransformer(SafeTensorsFile.Parse(File.ReadAllBytes(weights)), Shape);
+            Float = FloatModel.VisionTransformer(SafeTensorsFile.Parse(File.ReadAllBytes(weights)), Shape);
             if (Float.InputSize != InputSize(_id) || Float.OutputSize != OutputSize(_id))
             {
                 throw new InvalidOperationException($"{name}: the float model takes {Float.InputSize} values and writes {Float.OutputSize}; the generated one {InputSize(_id)} and {OutputSize(_id)}.");
@@ -61,7 +61,7 @@ namespace Gen.Benchmarks
         public TransformerShape Shape { get; }
 
         /// <summary>The float32 model.</summary>
-        public FloatTransformer Float { get; }
+        public FloatModel Float { get; }
 
         /// <summary>The timed image, as floats (CHW, pixels / 255).</summary>
         public float[] FloatImage { get; }

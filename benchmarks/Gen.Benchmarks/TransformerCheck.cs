@@ -9,7 +9,7 @@ namespace Gen.Benchmarks
     /// Checks, before any timing, that each generated transformer computes what its float32 model computes, so that a
     /// broken build cannot produce a fast but wrong number:
     /// <list type="bullet">
-    /// <item>MNIST ViT: the generated model's arg-max must agree with <c>FloatTransformer</c>'s on at least
+    /// <item>MNIST ViT: the generated model's arg-max must agree with <c>FloatModel</c>'s on at least
     /// <see cref="MinimumMnistAgreement"/> of <see cref="MnistDigitsChecked"/> held-out digits (accuracy of both
     /// against the labels is reported too).</item>
     /// <item>The larger random model (random images, on which its arg-max hardly changes): the image-to-image variation

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using Gen.Runtime;
+using Gen.Runtime.Graph;
 using Gen.Runtime.Interpreter;
 using Gen.Samples.Mnist;
 using Gen.Samples.MnistVit;
@@ -14,7 +15,7 @@ var shape = new TransformerShape(28, 28, 1, 7, 64, "embed",
     new[] { new EncoderLayerShape("blocks.0", 4, 128), new EncoderLayerShape("blocks.1", 4, 128) }, "norm",
     new[] { new HeadLayerShape("head", 10) });
 var weights = SafeTensorsFile.Parse(File.ReadAllBytes(Path.Combine(dataDirectory, "mnist_vit.safetensors")));
-var floatModel = new FloatTransformer(weights, shape);
+var floatModel = FloatModel.VisionTransformer(weights, shape);
 int first = MnistData.TrainingCount, count = data.Count - first;
 
 // Inputs as the model was trained on them: pixel / 255, quantized once with the model's own helper.
@@ -60,7 +61,7 @@ double intMicros = SampleTiming.Time(() =>
 double floatAccuracy = 100.0 * floatCorrect / count, intAccuracy = 100.0 * intCorrect / count;
 Console.WriteLine($"MNIST vision transformer ({shape}), {count} held-out digits");
 Console.WriteLine($"  {(System.Runtime.JitInfo.GetCompiledMethodCount() == 0 ? "NativeAOT" : "JIT")}, kernels {MnistVit.ActivePath}, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}, one thread");
-Console.WriteLine($"  float32 accuracy:           {floatAccuracy:F2} %   {floatMicros,7:F2} us per inference (FloatTransformer, SIMD)");
+Console.WriteLine($"  float32 accuracy:           {floatAccuracy:F2} %   {floatMicros,7:F2} us per inference (FloatModel, SIMD)");
 Console.WriteLine($"  INT8 integer-only accuracy: {intAccuracy:F2} %   {intMicros,7:F2} us per inference (generated MnistVit.Run)");
 Console.WriteLine($"  difference: {intAccuracy - floatAccuracy:+0.00;-0.00;0.00} points; the two agree on {agree} of {count} digits; float / INT8 time: {floatMicros / intMicros:F2}x");
 Console.WriteLine($"  output checksum: {checksum:x16}; batched Run equals one image at a time: {(batchAgrees ? "yes" : "NO")}");
@@ -68,7 +69,7 @@ Console.WriteLine($"  output checksum: {checksum:x16}; batched Run equals one im
 // Where precision is lost: every activation of the integer model (the reference interpreter, which the generated
 // code matches bit for bit) dequantized and compared with the float model's, over the first digits.
 var parameters = QuantizationParameterFile.Parse(File.ReadAllText(Path.Combine(dataDirectory, "mnist_vit.calibration.txt")));
-var interpreter = new TransformerInterpreter(QuantizedTransformer.Create(shape, weights, name => parameters[name]));
+var interpreter = new ReferenceInterpreter(QuantizedGraph.Create(VisionTransformerFrontend.Build(shape), weights, name => parameters[name]));
 const int tableDigits = 200;
 var stats = new Dictionary<string, (double Dot, double FloatSquares, double IntSquares, double ErrorSquares)>();
 var order = new List<string>();

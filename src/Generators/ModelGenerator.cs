@@ -131,7 +131,7 @@ namespace Gen.Generators
                 // The generator never throws: an unexpected failure becomes a diagnostic on the model.
                 var info = DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, spec.Location, e.GetType().Name + ": " + e.Message);
                 return new ModelPlan(spec.Namespace, spec.ClassName, spec.Modifiers, spec.WeightsFile, 0, 0, 0,
-                    EquatableArray<DenseLayerPlan>.Empty, new EquatableArray<DiagnosticInfo>(new[] { info }));
+                    null, new EquatableArray<DiagnosticInfo>(new[] { info }));
             }
         }
 
@@ -160,17 +160,19 @@ namespace Gen.Generators
             string hint = HintName(plan.HintName);
             context.AddSource(hint + ".g.cs", SourceText.From(model, System.Text.Encoding.UTF8));
             context.AddSource(hint + ".Boundary.g.cs", SourceText.From(boundary, System.Text.Encoding.UTF8));
-            var dense = plan.Transformer?.DenseLayers() ?? plan.Layers.AsArray();
+            var graph = plan.Graph!;
+            var dense = graph.DenseLayers();
             long weightBytes = dense.Sum(l => (long)l.InputSize * l.OutputSize);
             string routes = string.Join("; ", dense.Select(l => string.Format(CultureInfo.InvariantCulture,
                 "'{0}' {1} route ({2}/{4} channels pass the pair proof, {3}/{4} the two-step int16 proof)",
                 l.Name, l.Route, l.PairSafeChannels, l.QuadSafeChannels, l.OutputSize)));
-            string shape = plan.Transformer is { } t
+            long Constant(string name) => graph.Constants.FirstOrDefault(c => c.Name == name)?.Value ?? 0;
+            string shape = plan.IsTransformer
                 ? string.Format(CultureInfo.InvariantCulture, "vision transformer, {0} tokens of width {1}, {2} encoder layers, {3} dense layers",
-                    t.Tokens, t.Width, t.Layers.Length, dense.Length)
+                    Constant("Tokens"), Constant("Width"), Constant("LayerCount"), dense.Length)
                 : string.Format(CultureInfo.InvariantCulture, "{0} layers", dense.Length);
             // The paths the generated KernelPath enum has, best first (what SelectPath chooses from).
-            var paths = ModelEmitter.KernelPaths(plan.Transformer?.Patch.EmitVnni ?? plan.Layers[0].EmitVnni).Select(p => p.Name).Reverse().ToArray();
+            var paths = ModelEmitter.KernelPaths(graph.EmitVnni).Select(p => p.Name).Reverse().ToArray();
             string kernels = string.Join(", ", paths.Take(paths.Length - 1)) + " and " + paths[paths.Length - 1];
             context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.PlanSummary, null, plan.ClassName,
                 string.Format(CultureInfo.InvariantCulture, "{0}, {1} INT8 weights; {2}; kernel paths {3}, the best the CPU supports chosen at run time (ActivePath)",

@@ -120,7 +120,7 @@ namespace Gen.Calibrate
                 specs = DenseLayerSpec.ParseList(o.Layers);
                 model = FloatModel.FromSafeTensors(file, specs);
             }
-            catch (Exception e) when (e is FormatException || e is ModelDescriptionException || e is ArgumentException)
+            catch (Exception e) when (e is FormatException || e is ArgumentException)
             {
                 throw new UsageException(e.Message);
             }
@@ -151,7 +151,7 @@ namespace Gen.Calibrate
                 $"Model {model.InputSize}-{string.Join("-", model.Layers.Select(l => l.Outputs))} from {Path.GetFileName(o.Weights)}; {calibrationRows} calibration rows of {total}.")));
 
             // Statistics: one pass of the float model over the calibration rows.
-            ModelStatistics? statistics = null;
+            ActivationStatistics? statistics = null;
             var results = new List<(CalibratedModel Model, double[] Cosines, double? Accuracy)>();
             float[] cosineRows = Subset(calibration.Span, rowSize, Math.Min(1000, calibrationRows));
             float[] easyQuantRows = Subset(calibration.Span, rowSize, Math.Min(o.EasyQuantSamples, calibrationRows));
@@ -167,7 +167,7 @@ namespace Gen.Calibrate
                 .Start(ctx =>
                 {
                     var collect = ctx.AddTask("float model over calibration rows", maxValue: calibrationRows);
-                    statistics = ModelStatistics.Collect(model, calibration.Span, 256, new Progress(v => collect.Value = v));
+                    statistics = ActivationStatistics.Collect(model, calibration.Span, 256, new Progress(v => collect.Value = v));
                     collect.Value = calibrationRows;
                     foreach (string m in methods)
                     {

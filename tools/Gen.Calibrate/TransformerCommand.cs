@@ -144,10 +144,10 @@ namespace Gen.Calibrate
         private static int Execute(Settings o, TextWriter output)
         {
             if (!File.Exists(o.Weights)) throw new UsageException($"Weights file '{o.Weights}' not found.");
-            FloatTransformer model;
+            FloatModel model;
             try
             {
-                model = new FloatTransformer(SafeTensorsFile.Parse(File.ReadAllBytes(o.Weights)), o.Shape);
+                model = FloatModel.VisionTransformer(SafeTensorsFile.Parse(File.ReadAllBytes(o.Weights)), o.Shape);
             }
             catch (FormatException e)
             {
@@ -169,14 +169,14 @@ namespace Gen.Calibrate
             console.MarkupLine(Markup.Escape(FormattableString.Invariant(
                 $"{o.Shape} from {Path.GetFileName(o.Weights)}; {calibrationRows} calibration images of {total}.")));
 
-            TransformerCalibration calibration = null!;
+            ActivationCalibration calibration = null!;
             console.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask("float transformer over calibration images", maxValue: calibrationRows);
-                    var statistics = TransformerStatistics.Collect(model, all.AsSpan(0, calibrationRows * size), 256, new Progress(v => task.Value = v));
-                    calibration = TransformerCalibration.Calibrate(statistics, o.Method, o.InputMethod, o.Mode);
+                    var statistics = ActivationStatistics.Collect(model, all.AsSpan(0, calibrationRows * size), 256, new Progress(v => task.Value = v));
+                    calibration = ActivationCalibration.Calibrate(statistics, o.Method, o.InputMethod, o.Mode);
                     task.Value = calibrationRows;
                 });
 

@@ -9,9 +9,9 @@ using Microsoft.CodeAnalysis.CSharp;
 namespace Gen.Generators.Emitting
 {
     /// <summary>
-    /// Writes a <see cref="ModelPlan"/> as C#: the public API (constants, <c>Run</c>), one method per layer with its
-    /// shapes and constants as literals, the dot-product kernels per distinct input size, and the weights as static
-    /// read-only data. A second file holds the float boundary helpers, so the integer path stays visibly float-free.
+    /// The parts of a generated model class every model shares: the file's start and the class documentation, the kernel
+    /// path selection, requantization and throw helpers, each dense layer's data, and, in a second file, the float boundary
+    /// helpers, so the integer path stays visibly float-free. <see cref="GraphEmitter"/> writes the model itself.
     /// </summary>
     internal static class ModelEmitter
     {
@@ -39,32 +39,7 @@ namespace Gen.Generators.Emitting
             return metadata > 0 ? version.Substring(0, metadata) : version;
         }
 
-        public static string EmitModel(ModelPlan plan)
-        {
-            if (plan.Transformer != null) return TransformerEmitter.Emit(plan);
-            var w = new CodeWriter();
-            var layers = plan.Layers.AsArray();
-            var names = MethodNames(layers, new NameAllocator(plan));
-            var last = layers[layers.Length - 1];
-
-            OpenClass(w, plan, $"model generated from <c>{Xml(plan.WeightsFile)}</c>: {Xml(Topology(plan))}",
-                "uses integer arithmetic only and allocates nothing. Its scratch",
-                "activations live on the calling thread's stack (or in a workspace the caller passes; see <c>WorkspaceSize</c>),",
-                "so every method is thread-safe and reentrant.");
-
-            EmitConstants(w, plan, last);
-            long workspace = EmitRun(w, layers, names);
-            for (int i = 0; i < layers.Length; i++) DenseKernelEmitter.Emit(w, layers[i], names[i], i);
-            DenseKernelEmitter.EmitConversions(w, layers);
-            EmitRequantize(w);
-            EmitThrowHelpers(w);
-            RunApiEmitter.EmitStackBytes(w, workspace);
-            for (int i = 0; i < layers.Length; i++) EmitLayerData(w, layers[i], names[i]);
-
-            w.Close();
-            if (plan.Namespace != null) w.Close();
-            return w.ToString();
-        }
+        public static string EmitModel(ModelPlan plan) => GraphEmitter.Emit(plan);
 
         public static string EmitBoundary(ModelPlan plan)
         {
@@ -131,72 +106,6 @@ namespace Gen.Generators.Emitting
             w.Close();
             if (plan.Namespace != null) w.Close();
             return w.ToString();
-        }
-
-        private static void EmitConstants(CodeWriter w, ModelPlan plan, DenseLayerPlan last)
-        {
-            w.Line("/// <summary>Values per input row.</summary>");
-            w.Line($"public const int InputSize = {CodeWriter.Int(plan.InputSize)};");
-            w.Line("/// <summary>Values per output row.</summary>");
-            w.Line($"public const int OutputSize = {CodeWriter.Int(last.OutputSize)};");
-            w.Line("/// <summary>Real value of one step of the INT8 input.</summary>");
-            w.Line($"public const float InputScale = {CodeWriter.Float(plan.InputScale)};");
-            w.Line("/// <summary>The INT8 input value that represents real 0.</summary>");
-            w.Line($"public const int InputZeroPoint = {CodeWriter.Int(plan.InputZeroPoint)};");
-            w.Line("/// <summary>Real value of one step of the INT8 output.</summary>");
-            w.Line($"public const float OutputScale = {CodeWriter.Float(last.OutputScale)};");
-            w.Line("/// <summary>The INT8 output value that represents real 0.</summary>");
-            w.Line($"public const int OutputZeroPoint = {CodeWriter.Int(last.OutputZeroPoint)};");
-            w.Line("/// <summary>Number of layers.</summary>");
-            w.Line($"public const int LayerCount = {CodeWriter.Int(plan.Layers.Length)};");
-            w.Line();
-        }
-
-        /// <summary>Path selection, the Run overloads and the loop over layers; returns the workspace size.</summary>
-        private static long EmitRun(CodeWriter w, DenseLayerPlan[] layers, string[] names)
-        {
-            EmitPathSelection(w, layers[0].EmitVnni, layers[0].VnniVersionCheck);
-            const int block = 4;
-            // Rows go through the layers a block at a time. Hidden layer i's block of outputs is written by layer i and
-            // read by layer i + 1: the memory planner gives layers two apart the same bytes (and narrow ones the rest).
-            var hidden = Enumerable.Range(0, layers.Length - 1)
-                .Select(i => new BufferLifetime("h" + CodeWriter.Int(i + 1), (long)block * layers[i].OutputSize, i, i + 1)).ToArray();
-            var plan = MemoryPlanner.Plan(hidden);
-            RunApiEmitter.Emit(w, "row", plan.TotalBytes);
-
-            w.Line("/// <summary>Runs <paramref name=\"rows\"/> rows with the kernels of <paramref name=\"path\"/> (lengths and overlaps already checked), the activations in <paramref name=\"workspace\"/>.</summary>");
-            w.Open($"internal static void {RunApiEmitter.RunInWorkspace}(ReadOnlySpan<sbyte> input, Span<sbyte> output, int rows, Span<byte> workspace, int path)");
-            if (hidden.Length > 0)
-            {
-                w.Line($"// Each hidden layer's outputs for a block of {CodeWriter.Int(block)} rows, at offsets planned at build time ({CodeWriter.Int(plan.TotalBytes)} bytes; {CodeWriter.Int(plan.SumOfBuffers)} for a buffer each).");
-                w.Line("Span<sbyte> all = MemoryMarshal.Cast<byte, sbyte>(workspace);");
-                for (int i = 0; i < hidden.Length; i++)
-                {
-                    w.Line($"Span<sbyte> {hidden[i].Name} = all.Slice({CodeWriter.Int(plan.Offsets[i])}, {CodeWriter.Int(hidden[i].Bytes)}); // '{CodeWriter.Comment(layers[i].Name)}'");
-                }
-            }
-
-            if (hidden.Length == 0)
-            {
-                w.Line($"{names[0]}(input, output, rows, path);");
-            }
-            else
-            {
-                w.Open($"for (int row = 0; row < rows; row += {CodeWriter.Int(block)})");
-                w.Line($"int count = Math.Min({CodeWriter.Int(block)}, rows - row);");
-                for (int i = 0; i < layers.Length; i++)
-                {
-                    string source = i == 0 ? "input.Slice(row * InputSize, count * InputSize)" : $"{hidden[i - 1].Name}.Slice(0, count * {CodeWriter.Int(layers[i].InputSize)})";
-                    string target = i == layers.Length - 1 ? "output.Slice(row * OutputSize, count * OutputSize)" : $"{hidden[i].Name}.Slice(0, count * {CodeWriter.Int(layers[i].OutputSize)})";
-                    w.Line($"{names[i]}({source}, {target}, count, path);");
-                }
-
-                w.Close();
-            }
-
-            w.Close();
-            w.Line();
-            return plan.TotalBytes;
         }
 
         /// <summary>
@@ -476,12 +385,6 @@ namespace Gen.Generators.Emitting
         {
             "Weights", "WeightsBytes", "Bias", "VnniWeights", "VnniWeightsBytes", "VnniBias", "Multiplier", "RightShift",
         };
-
-        private static string Topology(ModelPlan plan) =>
-            CodeWriter.Int(plan.InputSize) + string.Concat(plan.Layers.Select(l =>
-                $" -> {l.Name} {CodeWriter.Int(l.OutputSize)}" + (l.Activation == 0 ? "" : " " + Activation(l.Activation))));
-
-        private static string Activation(int activation) => activation == 1 ? "ReLU" : activation == 2 ? "ReLU6" : "none";
 
         internal static string Xml(string text) => CodeWriter.Comment(text).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
     }

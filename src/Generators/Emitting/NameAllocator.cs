@@ -18,7 +18,7 @@ namespace Gen.Generators.Emitting
 
         public NameAllocator(ModelPlan plan)
         {
-            _used.UnionWith(GeneratedNames.All(plan.Transformer != null));
+            _used.UnionWith(GeneratedNames.All(plan.IsTransformer));
             _used.UnionWith(plan.TakenNames);
             _used.Add(plan.ClassName);
         }

@@ -65,9 +65,8 @@ namespace Gen.Generators.Model
         int InputSize,
         float InputScale,
         int InputZeroPoint,
-        EquatableArray<DenseLayerPlan> Layers,
-        EquatableArray<DiagnosticInfo> Diagnostics,
-        TransformerPlan? Transformer = null)
+        GraphPlan? Graph,
+        EquatableArray<DiagnosticInfo> Diagnostics)
     {
         public string HintName => (Namespace is null ? "" : Namespace + ".") + ClassName;
 
@@ -77,6 +76,9 @@ namespace Gen.Generators.Model
         /// <summary>The user's class already has <c>[GeneratedCode]</c> (from <see cref="ModelSpec.DeclaresGeneratedCode"/>).</summary>
         public bool DeclaresGeneratedCode { get; init; }
 
-        public bool CanEmit => Layers.Length > 0 || Transformer != null;
+        public bool CanEmit => Graph != null;
+
+        /// <summary>Whether the model is a transformer (its class gets the transformer's fixed members).</summary>
+        public bool IsTransformer => Graph != null && !Graph.RowWise;
     }
 }

@@ -118,48 +118,18 @@ namespace Gen.Runtime.Calibration
         /// </summary>
         public static byte[] WriteQuantizedWeights(CalibratedModel model)
         {
-            var tensors = new List<(string Name, string DType, int[] Shape, byte[] Data)>();
+            var tensors = new List<SafeTensorsBytes.Entry>();
             foreach (var l in model.Layers)
             {
                 var q = l.QuantizedWeights();
                 var bytes = new byte[q.Length];
                 Buffer.BlockCopy(q, 0, bytes, 0, q.Length);
-                tensors.Add((l.Layer.Name + ".weight", "I8", new[] { l.Layer.Outputs, l.Layer.Inputs }, bytes));
-                tensors.Add((l.Layer.Name + ".weight_scale", "F32", new[] { l.WeightScales.Length }, FloatBytes(l.WeightScales)));
-                if (l.Layer.Bias != null) tensors.Add((l.Layer.Name + ".bias", "F32", new[] { l.Layer.Outputs }, FloatBytes(l.Layer.Bias)));
+                tensors.Add(new SafeTensorsBytes.Entry(l.Layer.Name + ".weight", "I8", new[] { l.Layer.Outputs, l.Layer.Inputs }, bytes));
+                tensors.Add(SafeTensorsBytes.Entry.Float(l.Layer.Name + ".weight_scale", new[] { l.WeightScales.Length }, l.WeightScales));
+                if (l.Layer.Bias != null) tensors.Add(SafeTensorsBytes.Entry.Float(l.Layer.Name + ".bias", new[] { l.Layer.Outputs }, l.Layer.Bias));
             }
 
-            var header = new StringBuilder("{\"__metadata__\":{\"format\":\"pt\",\"calibration\":\"" + model.Method + "\"}");
-            long offset = 0;
-            foreach (var t in tensors)
-            {
-                header.Append(Invariant, $",\"{t.Name}\":{{\"dtype\":\"{t.DType}\",\"shape\":[{string.Join(",", t.Shape)}],\"data_offsets\":[{offset},{offset + t.Data.Length}]}}");
-                offset += t.Data.Length;
-            }
-
-            header.Append('}');
-            while ((header.Length + 8) % 8 != 0) header.Append(' ');
-            byte[] json = Encoding.UTF8.GetBytes(header.ToString());
-            using var stream = new MemoryStream();
-            var length = new byte[8];
-            ulong n = (ulong)json.Length;
-            for (int i = 0; i < 8; i++) length[i] = (byte)(n >> (8 * i));
-            stream.Write(length, 0, 8);
-            stream.Write(json, 0, json.Length);
-            foreach (var t in tensors) stream.Write(t.Data, 0, t.Data.Length);
-            return stream.ToArray();
-        }
-
-        private static byte[] FloatBytes(float[] values)
-        {
-            var bytes = new byte[values.Length * 4];
-            for (int i = 0; i < values.Length; i++)
-            {
-                uint bits = (uint)BitConverter.SingleToInt32Bits(values[i]);
-                for (int b = 0; b < 4; b++) bytes[4 * i + b] = (byte)(bits >> (8 * b));
-            }
-
-            return bytes;
+            return SafeTensorsBytes.Write(tensors, new Dictionary<string, string> { ["format"] = "pt", ["calibration"] = model.Method });
         }
     }
 }

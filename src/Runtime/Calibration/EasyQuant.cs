@@ -37,7 +37,7 @@ namespace Gen.Runtime.Calibration
     public static class EasyQuant
     {
         /// <summary>Runs the search on <paramref name="samples"/> (rows; a few hundred suffice) from max-calibrated statistics.</summary>
-        public static CalibratedModel Calibrate(ModelStatistics statistics, ReadOnlySpan<float> samples, EasyQuantOptions? options = null,
+        public static CalibratedModel Calibrate(ActivationStatistics statistics, ReadOnlySpan<float> samples, EasyQuantOptions? options = null,
             IProgress<int>? progress = null)
         {
             options ??= new EasyQuantOptions();

@@ -44,7 +44,7 @@ namespace Gen.Runtime.Calibration
         /// Calibrates the input and every layer output with <paramref name="calibrator"/>; weights get the symmetric
         /// max scales the generator derives itself (per output channel or per tensor).
         /// </summary>
-        public static CalibratedModel Calibrate(ModelStatistics statistics, ICalibrator calibrator,
+        public static CalibratedModel Calibrate(ActivationStatistics statistics, ICalibrator calibrator,
             RangeMode mode = RangeMode.Asymmetric, bool perChannelWeights = true)
         {
             var model = statistics.Model;

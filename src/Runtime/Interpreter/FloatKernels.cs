@@ -8,7 +8,7 @@ using System.Runtime.Intrinsics.X86;
 namespace Gen.Runtime.Interpreter
 {
     /// <summary>
-    /// The float32 kernels of <see cref="FloatTransformer"/>: a small matrix product with the bias fused, LayerNorm,
+    /// The float32 kernels the float ops (<c>Interpreter/Float</c>) of <see cref="FloatModel"/> share: a small matrix product with the bias fused, LayerNorm,
     /// exact (erf) GELU, softmax and element-wise helpers, on raw pointers into pinned, 64-byte aligned buffers.
     /// </summary>
     /// <remarks>
@@ -274,16 +274,16 @@ namespace Gen.Runtime.Interpreter
             return a * b + c;
         }
 
-        /// <summary><c>x[i] += y[i]</c>.</summary>
-        public static void Add(float* x, float* y, int count)
+        /// <summary><c>sum[i] = x[i] + y[i]</c> (<paramref name="sum"/> may be <paramref name="x"/>).</summary>
+        public static void Add(float* x, float* y, float* sum, int count)
         {
             int i = 0;
             if (Vector.IsHardwareAccelerated)
             {
-                for (; i + Vector<float>.Count <= count; i += Vector<float>.Count) Store(Load(x + i) + Load(y + i), x + i);
+                for (; i + Vector<float>.Count <= count; i += Vector<float>.Count) Store(Load(x + i) + Load(y + i), sum + i);
             }
 
-            for (; i < count; i++) x[i] += y[i];
+            for (; i < count; i++) sum[i] = x[i] + y[i];
         }
 
         /// <summary>
@@ -344,7 +344,7 @@ namespace Gen.Runtime.Interpreter
         public static void MeanOfRows(float* x, float* y, int rows, int width)
         {
             new Span<float>(y, width).Clear();
-            for (int r = 0; r < rows; r++) Add(y, x + r * width, width);
+            for (int r = 0; r < rows; r++) Add(y, x + r * width, y, width);
             float n = rows;
             for (int i = 0; i < width; i++) y[i] /= n;
         }
@@ -397,8 +397,8 @@ namespace Gen.Runtime.Interpreter
         /// <summary>The exact GELU, <c>x (1 + erf(x / sqrt 2)) / 2</c>.</summary>
         public static float Gelu(float x) => 0.5f * x * (1f + Erf(x * InverseSqrt2));
 
-        /// <summary>GELU of <paramref name="count"/> values in place.</summary>
-        public static void Gelu(float* x, int count)
+        /// <summary>GELU of <paramref name="count"/> values of <paramref name="x"/> into <paramref name="y"/> (which may be <paramref name="x"/>).</summary>
+        public static void Gelu(float* x, float* y, int count)
         {
             int i = 0;
             if (Vector.IsHardwareAccelerated)
@@ -408,11 +408,11 @@ namespace Gen.Runtime.Interpreter
                 for (; i + Vector<float>.Count <= count; i += Vector<float>.Count)
                 {
                     var v = Load(x + i);
-                    Store(half * v * (Vector<float>.One + Erf(v * scale)), x + i);
+                    Store(half * v * (Vector<float>.One + Erf(v * scale)), y + i);
                 }
             }
 
-            for (; i < count; i++) x[i] = Gelu(x[i]);
+            for (; i < count; i++) y[i] = Gelu(x[i]);
         }
 
         /// <summary>Applies a fused activation (ReLU, ReLU6) in place.</summary>

@@ -1,56 +1,52 @@
 using System;
 using System.Collections.Generic;
-using Gen.Runtime.Kernels;
+using Gen.Runtime.Graph;
+using Gen.Runtime.Interpreter.Reference;
 
 namespace Gen.Runtime.Interpreter
 {
+    /// <summary>Receives an INT8 activation of the integer model: its name (the graph value's), values and quantization.</summary>
+    public delegate void QuantizedActivationTrace(string name, ReadOnlySpan<sbyte> values, QuantizationParameters quantization);
+
     /// <summary>
-    /// Runs a model description layer by layer with the scalar reference kernels. It defines what generated code
-    /// must compute, bit for bit, and is the oracle of the differential tests. Slow by design; allocates per call.
+    /// Runs a <see cref="QuantizedGraph"/> node by node with the scalar reference kernels (one file per op in
+    /// <c>Interpreter/Reference</c>). It defines what generated code must compute, bit for bit, and is the oracle of the
+    /// differential tests, for every model family. Slow by design; allocates per call.
     /// </summary>
     public sealed class ReferenceInterpreter
     {
-        private readonly QuantizedDense[] _layers;
+        /// <summary>Creates an interpreter for <paramref name="model"/>.</summary>
+        public ReferenceInterpreter(QuantizedGraph model) => Model = model ?? throw new ArgumentNullException(nameof(model));
 
-        /// <summary>Creates an interpreter for a chain of fully connected layers.</summary>
+        /// <summary>Creates an interpreter for a chain of fully connected layers (an MLP built from its integer layers).</summary>
         /// <exception cref="ArgumentException">The layers do not chain: a layer's input size or quantization differs
         /// from the previous layer's output.</exception>
         public ReferenceInterpreter(int inputSize, QuantizationParameters input, IReadOnlyList<QuantizedDense> layers)
+            : this(Chain(inputSize, input, layers))
         {
-            if (layers.Count == 0) throw new ArgumentException("A model needs at least one layer.", nameof(layers));
-            int size = inputSize;
-            QuantizationParameters q = input;
-            foreach (var layer in layers)
-            {
-                if (layer.InputSize != size) throw new ArgumentException($"Layer '{layer.Name}' takes {layer.InputSize} inputs but receives {size}.");
-                if (!layer.Input.Equals(q)) throw new ArgumentException($"Layer '{layer.Name}' expects input {layer.Input} but receives {q}.");
-                size = layer.OutputSize;
-                q = layer.Output;
-            }
-
-            InputSize = inputSize;
-            InputQuantization = input;
-            _layers = new QuantizedDense[layers.Count];
-            for (int i = 0; i < layers.Count; i++) _layers[i] = layers[i];
         }
 
-        /// <summary>Values per input row.</summary>
-        public int InputSize { get; }
+        /// <summary>The integer model.</summary>
+        public QuantizedGraph Model { get; }
 
-        /// <summary>Values per output row.</summary>
-        public int OutputSize => _layers[_layers.Length - 1].OutputSize;
+        /// <summary>Values per input sample.</summary>
+        public int InputSize => Model.Graph.InputSize;
+
+        /// <summary>Values per output sample.</summary>
+        public int OutputSize => Model.Graph.OutputSize;
 
         /// <summary>Quantization of the input.</summary>
-        public QuantizationParameters InputQuantization { get; }
+        public QuantizationParameters InputQuantization => Model.Input;
 
         /// <summary>Quantization of the output.</summary>
-        public QuantizationParameters OutputQuantization => _layers[_layers.Length - 1].Output;
+        public QuantizationParameters OutputQuantization => Model.Output;
 
-        /// <summary>The layers in order.</summary>
-        public IReadOnlyList<QuantizedDense> Layers => _layers;
-
-        /// <summary>Runs a batch: <paramref name="input"/> holds whole rows of <see cref="InputSize"/>.</summary>
-        public void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output)
+        /// <summary>
+        /// Runs a batch of whole samples one after another; <paramref name="trace"/>, when given, sees every activation of
+        /// every sample (the input first, then each node's output, as <see cref="ModelGraph.Activations"/> lists them).
+        /// </summary>
+        /// <exception cref="ArgumentException">The spans do not hold the same whole, non-zero number of samples.</exception>
+        public void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output, QuantizedActivationTrace? trace = null)
         {
             if (input.Length == 0 || input.Length % InputSize != 0)
             {
@@ -63,17 +59,63 @@ namespace Gen.Runtime.Interpreter
                 throw new ArgumentException($"Output holds {output.Length} values; {batch} rows need {batch * OutputSize}.", nameof(output));
             }
 
-            sbyte[] current = input.ToArray();
-            foreach (var layer in _layers)
+            // A graph whose ops all work row by row runs the whole batch as rows at once; any other one sample at a time.
+            int together = Model.Graph.IsRowWise && trace is null ? batch : 1;
+            for (int b = 0; b < batch; b += together)
             {
-                var next = new sbyte[batch * layer.OutputSize];
-                ReferenceKernels.FullyConnected(current, layer.Input.ZeroPoint, layer.Weights, layer.Bias,
-                    layer.Multipliers, layer.Shifts, layer.Output.ZeroPoint, layer.ActivationMin, layer.ActivationMax,
-                    next, layer.InputSize, layer.OutputSize);
-                current = next;
+                RunSamples(input.Slice(b * InputSize, together * InputSize), output.Slice(b * OutputSize, together * OutputSize), together, trace);
+            }
+        }
+
+        private void RunSamples(ReadOnlySpan<sbyte> input, Span<sbyte> output, int samples, QuantizedActivationTrace? trace)
+        {
+            var graph = Model.Graph;
+            var values = new sbyte[graph.Values.Count][];
+            for (int i = 0; i < values.Length; i++) values[i] = Model.Constants[i] ?? Array.Empty<sbyte>();
+            values[graph.Input] = input.ToArray();
+            trace?.Invoke(graph.InputValue.Name, values[graph.Input], Model.Input);
+            for (int n = 0; n < graph.Nodes.Count; n++)
+            {
+                var node = graph.Nodes[n];
+                var output1 = values[node.Output] = new sbyte[graph.Values[node.Output].Elements * samples];
+                sbyte[] In(int i) => values[node.Inputs[i]];
+                object op = Model.Ops[n];
+                switch (node.Kind)
+                {
+                    case OpKind.Dense: DenseReference.Run((QuantizedDense)op, In(0), output1); break;
+                    case OpKind.Im2Col: Im2ColReference.Run((Im2ColAttributes)op, In(0), output1); break;
+                    case OpKind.Add: AddReference.Run((ResidualAddPlan)op, In(0), In(1), output1); break;
+                    case OpKind.LayerNorm: LayerNormReference.Run((LayerNormPlan)op, In(0), output1); break;
+                    case OpKind.Attention: AttentionReference.Run((AttentionPlan)op, In(0), In(1), In(2), output1); break;
+                    case OpKind.Gelu: GeluReference.Run((GeluPlan)op, In(0), output1); break;
+                    case OpKind.MeanPool: MeanPoolReference.Run((MeanPoolPlan)op, In(0), output1); break;
+                    default: throw new NotSupportedException($"No reference kernel for {node.Kind}.");
+                }
+
+                // An op that only rearranges its input (im2col) makes no activation of its own.
+                if (!OpRules.KeepsInputQuantization(node.Kind)) trace?.Invoke(graph.Values[node.Output].Name, output1, Model.Quantization[node.Output]);
             }
 
-            current.CopyTo(output);
+            values[graph.Output].CopyTo(output);
+        }
+
+        // The MLP's integer layers as a graph, checking that they chain.
+        private static QuantizedGraph Chain(int inputSize, QuantizationParameters input, IReadOnlyList<QuantizedDense> layers)
+        {
+            if (layers.Count == 0) throw new ArgumentException("A model needs at least one layer.", nameof(layers));
+            int size = inputSize;
+            QuantizationParameters q = input;
+            var declarations = new List<DenseLayerDeclaration>();
+            foreach (var layer in layers)
+            {
+                if (layer.InputSize != size) throw new ArgumentException($"Layer '{layer.Name}' takes {layer.InputSize} inputs but receives {size}.");
+                if (!layer.Input.Equals(q)) throw new ArgumentException($"Layer '{layer.Name}' expects input {layer.Input} but receives {q}.");
+                size = layer.OutputSize;
+                q = layer.Output;
+                declarations.Add(new DenseLayerDeclaration(layer.Name, layer.OutputSize, layer.Activation, layer.PerChannel));
+            }
+
+            return QuantizedGraph.FromLayers(DenseFrontend.Build(inputSize, declarations), input, layers);
         }
     }
 }

@@ -78,8 +78,8 @@ namespace Gen.Tests.Calibration
             }
 
             Fails("not found", new[] { "--weights", Path.Combine(_dir, "nope.safetensors"), "--layers", "fc1:24:relu,fc2:3" }.Concat(common).ToArray());
-            Fails("'fc3.weight' not found", new[] { "--weights", m.Weights, "--layers", "fc1:24:relu,fc3:3" }.Concat(common).ToArray());
-            Fails("has shape [3, 24]; layer 'fc2' expects [4, 24]", new[] { "--weights", m.Weights, "--layers", "fc1:24:relu,fc2:4" }.Concat(common).ToArray());
+            Fails("needs the tensor 'fc3.weight'", new[] { "--weights", m.Weights, "--layers", "fc1:24:relu,fc3:3" }.Concat(common).ToArray());
+            Fails("has shape [3, 24]; the model declares [4, 24]", new[] { "--weights", m.Weights, "--layers", "fc1:24:relu,fc2:4" }.Concat(common).ToArray());
             Fails("--row-size is 10", new[] { "--weights", m.Weights, "--layers", "fc1:24:relu,fc2:3", "--row-size", "10" }.Concat(common).ToArray());
             Fails("Unknown calibration method 'best'", new[] { "--weights", m.Weights, "--layers", "fc1:24:relu,fc2:3", "--method", "best" }.Concat(common).ToArray());
             Fails("activation 'tanh'", new[] { "--weights", m.Weights, "--layers", "fc1:24:tanh,fc2:3" }.Concat(common).ToArray());

@@ -217,7 +217,7 @@ namespace Gen.Tests.Calibration
             });
             var data = new float[rows * k];
             for (int i = 0; i < data.Length; i++) data[i] = rng.NextDouble() < 0.002 ? 30 * Gaussian(rng) : Gaussian(rng);
-            var stats = ModelStatistics.Collect(model, data, 100);
+            var stats = ActivationStatistics.Collect(model, data, 100);
             var max = ModelCalibrator.Calibrate(stats, new MaxCalibrator());
             var eq = EasyQuant.Calibrate(stats, data);
             double[] maxCos = max.LayerCosineSimilarities(data), eqCos = eq.LayerCosineSimilarities(data);

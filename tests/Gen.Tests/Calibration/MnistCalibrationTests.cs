@@ -45,7 +45,7 @@ namespace Gen.Tests.Calibration
             var calibration = images.AsSpan(0, training * pixels);
             var heldOut = images.AsSpan(training * pixels).ToArray();
             var heldOutLabels = labels.AsSpan(training).ToArray();
-            var stats = ModelStatistics.Collect(model, calibration);
+            var stats = ActivationStatistics.Collect(model, calibration);
             double floatAccuracy = CalibratedModel.FloatAccuracy(model, heldOut, heldOutLabels);
             Assert.Equal(95.60, floatAccuracy, 2);
 
@@ -78,7 +78,7 @@ namespace Gen.Tests.Calibration
             var model = FloatModel.FromSafeTensors(SafeTensorsFile.Parse(File.ReadAllBytes(Path.Combine(data, "mnist_mlp.safetensors"))),
                 DenseLayerSpec.ParseList("fc1:128:relu,fc2:10"));
             var (images, _) = Load();
-            var stats = ModelStatistics.Collect(model, images.AsSpan(0, 8000 * 784));
+            var stats = ActivationStatistics.Collect(model, images.AsSpan(0, 8000 * 784));
             var calibrated = ModelCalibrator.Calibrate(stats, new MaxCalibrator());
             var expected = File.ReadAllLines(Path.Combine(data, "mnist_mlp.calibration.txt")).Select(l => l.Split(' ')).ToArray();
             var actual = CalibrationWriters.CalibrationText(calibrated).TrimEnd('\n').Split('\n').Select(l => l.Split(' ')).ToArray();

@@ -67,7 +67,7 @@ namespace Gen.Tests.Generator
             var values = new float[16 * 16];
             values[3] = float.NaN;
             var d = Expect(RunVit(Vit.Value.Source(), VitWeightsWith("blocks.0.attn.q.weight", values, 16, 16)), "GEN011", "EncoderLayer(\"blocks.0\"",
-                "Layer 'blocks.0': 'blocks.0.attn.q.weight' element 3 is NaN; weights must be finite");
+                "Layer 'blocks.0.attn.q': 'blocks.0.attn.q.weight' element 3 is NaN; weights must be finite");
             Assert.DoesNotContain("GEN013", d.Id, StringComparison.Ordinal);
 
             values = new float[5 * 16];
@@ -77,7 +77,7 @@ namespace Gen.Tests.Generator
         }
 
         [Fact]
-        public void Gen010_TransformerWeightThatIsInt8()
+        public void Gen004_TransformerInt8WeightWithoutItsScale()
         {
             var file = SafeTensorsFile.Parse(Vit.Value.Weights);
             var writer = new SafeTensorsWriter();
@@ -87,8 +87,9 @@ namespace Gen.Tests.Generator
                 else writer.F32(key, file.ReadFloat32(tensor), tensor.Shape);
             }
 
-            Expect(RunVit(Vit.Value.Source(), writer.ToBytes()), "GEN010", "EncoderLayer(\"blocks.0\"",
-                "Layer 'blocks.0': 'blocks.0.ffn.fc1.weight' is I8; a transformer's weights must be F32 (Gen quantizes them at build time)");
+            // Every dense layer, a transformer's included, reads INT8 weights as already quantized: they need their scales.
+            Expect(RunVit(Vit.Value.Source(), writer.ToBytes()), "GEN004", "EncoderLayer(\"blocks.0\"",
+                "Layer 'blocks.0.ffn.fc1' needs tensor 'blocks.0.ffn.fc1.weight_scale' but the weights file has no such tensor");
         }
 
         [Fact]

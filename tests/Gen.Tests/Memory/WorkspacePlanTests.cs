@@ -26,8 +26,11 @@ namespace Gen.Tests.Memory
         [Fact]
         public void MnistVit()
         {
-            // 16 tokens of width 64, 7x7 patches, 2 layers with feed-forward 128, a 10-way head.
-            var layout = WorkspaceLayout.Transformer(16, 64, 49, new long[] { 128, 128 }, new long[] { 10 });
+            // 16 tokens of width 64, 7x7 patches, 2 layers with feed-forward 128, a 10-way head: the graph the sample builds.
+            var shape = new generator::Gen.Runtime.TransformerShape(28, 28, 1, 7, 64, "embed",
+                new[] { new generator::Gen.Runtime.EncoderLayerShape("blocks.0", 4, 128), new generator::Gen.Runtime.EncoderLayerShape("blocks.1", 4, 128) },
+                "norm", new[] { new generator::Gen.Runtime.HeadLayerShape("head", 10) });
+            var layout = WorkspaceLayout.For(generator::Gen.Runtime.Graph.VisionTransformerFrontend.Build(shape));
             Report("MNIST ViT", layout.Plan, 16 * (6 * 64 + 128 + 49));
             // The busiest step is the attention: the layer input, Q, K, V and the context, 5 x 1,024 bytes.
             Assert.Equal(5 * 1024, layout.Plan.PeakLiveBytes);
@@ -37,8 +40,11 @@ namespace Gen.Tests.Memory
         [Fact]
         public void BertBaseSizedLayerStack()
         {
-            // 128 tokens, width 768, 12 layers with feed-forward 3072 (BERT-base; no patches, no head).
-            var layout = WorkspaceLayout.Transformer(128, 768, 0, Enumerable.Repeat(3072L, 12).ToArray(), new long[0]);
+            // 128 tokens, width 768, 12 layers with feed-forward 3072 (BERT-base; no head): a 32x64 image of 4x4 patches.
+            var shape = new generator::Gen.Runtime.TransformerShape(32, 64, 1, 4, 768, "embed",
+                Enumerable.Range(0, 12).Select(i => new generator::Gen.Runtime.EncoderLayerShape("layer." + i, 12, 3072)).ToArray(), "norm",
+                new generator::Gen.Runtime.HeadLayerShape[0]);
+            var layout = WorkspaceLayout.For(generator::Gen.Runtime.Graph.VisionTransformerFrontend.Build(shape));
             Report("BERT-base-sized stack", layout.Plan, 128 * (6 * 768 + 3072));
             // The feed-forward block is the busiest: the residual stream, the hidden layer and the output, (768 + 3072 + 768) x 128.
             Assert.Equal(128 * (768 + 3072 + 768), layout.Plan.PeakLiveBytes);

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text;
 using Gen.Runtime;
+using Gen.Runtime.Graph;
 using Gen.Runtime.Interpreter;
 using Gen.Tests.Transformer;
 
@@ -19,7 +20,7 @@ namespace Gen.Tests.Support
         public required TransformerShape Shape { get; init; }
         public required byte[] Weights { get; init; }
         public required Dictionary<string, QuantizationParameters> Parameters { get; init; }
-        public required TransformerInterpreter Reference { get; init; }
+        public required ReferenceInterpreter Reference { get; init; }
 
         /// <summary>Lines of a quantization-parameter file for every activation.</summary>
         public string CalibrationText => string.Concat(Parameters.Select(p => string.Format(CultureInfo.InvariantCulture,
@@ -97,8 +98,8 @@ namespace Gen.Tests.Support
                     : QuantizationMath.ChooseAsymmetric(ranges[name].Min, ranges[name].Max);
             }
 
-            var model = QuantizedTransformer.Create(shape, SafeTensorsFile.Parse(bytes), name => parameters[name]);
-            return new RandomTransformer { Shape = shape, Weights = bytes, Parameters = parameters, Reference = new TransformerInterpreter(model) };
+            var model = QuantizedGraph.Create(VisionTransformerFrontend.Build(shape), SafeTensorsFile.Parse(bytes), name => parameters[name]);
+            return new RandomTransformer { Shape = shape, Weights = bytes, Parameters = parameters, Reference = new ReferenceInterpreter(model) };
         }
     }
 }

@@ -36,7 +36,7 @@ namespace Gen.Tests.Transformer
         [Fact]
         public void ReproducesThePyTorchLogitsOfTheSample()
         {
-            var model = new FloatTransformer(TransformerModels.MnistWeights(), TransformerModels.Mnist);
+            var model = FloatModel.VisionTransformer(TransformerModels.MnistWeights(), TransformerModels.Mnist);
             var (images, labels) = MnistCalibrationTests.Load();
             var logits = new float[10];
             var reference = TransformerModels.ReferenceLogits();
@@ -59,7 +59,7 @@ namespace Gen.Tests.Transformer
         [Fact]
         public void HeldOutAccuracyEqualsPyTorch()
         {
-            var model = new FloatTransformer(TransformerModels.MnistWeights(), TransformerModels.Mnist);
+            var model = FloatModel.VisionTransformer(TransformerModels.MnistWeights(), TransformerModels.Mnist);
             var (images, labels) = MnistCalibrationTests.Load();
             var logits = new float[10];
             int correct = 0, count = labels.Length - Training;
@@ -78,7 +78,7 @@ namespace Gen.Tests.Transformer
         public void TraceReportsEveryActivationInOrderWithItsLength()
         {
             var shape = TransformerModels.Mnist;
-            var model = new FloatTransformer(TransformerModels.MnistWeights(), shape);
+            var model = FloatModel.VisionTransformer(TransformerModels.MnistWeights(), shape);
             var (images, _) = MnistCalibrationTests.Load();
             var seen = new List<(string Name, int Length)>();
             var logits = new float[10];
@@ -116,7 +116,7 @@ namespace Gen.Tests.Transformer
         {
             // Spot checks between neighbouring activations: GELU of fc1, residual sums, pool = mean of the final norm.
             var shape = TransformerModels.Mnist;
-            var model = new FloatTransformer(TransformerModels.MnistWeights(), shape);
+            var model = FloatModel.VisionTransformer(TransformerModels.MnistWeights(), shape);
             var (images, _) = MnistCalibrationTests.Load();
             var values = new Dictionary<string, float[]>();
             model.Run(images.AsSpan(5 * Pixels, Pixels), new float[10], (name, v) => values[name] = v.ToArray());
@@ -153,7 +153,7 @@ namespace Gen.Tests.Transformer
             foreach (var shape in new[] { TinyShape, SmallShape })
             {
                 var (tensors, bytes) = TransformerModels.Random(shape, seed, linearPatch, batchedPosition);
-                var model = new FloatTransformer(SafeTensorsFile.Parse(bytes), shape);
+                var model = FloatModel.VisionTransformer(SafeTensorsFile.Parse(bytes), shape);
                 var rng = new Random(seed * 7 + 1);
                 var logits = new float[shape.OutputSize];
                 for (int n = 0; n < 20; n++)
@@ -178,64 +178,64 @@ namespace Gen.Tests.Transformer
             for (int i = -60000; i <= 60000; i++)
             {
                 float x = i / 10000f;
-                worst = Math.Max(worst, Math.Abs(FloatTransformer.Erf(x) - Gen.Tests.Nonlinear.NonlinearReference.Erf(x)));
+                worst = Math.Max(worst, Math.Abs(FloatModel.Erf(x) - Gen.Tests.Nonlinear.NonlinearReference.Erf(x)));
             }
 
             _output.WriteLine($"largest erf error on [-6, 6]: {worst:E2}");
             Assert.True(worst < 5e-7, $"erf error {worst}");
-            Assert.Equal(0f, FloatTransformer.Gelu(0f));
-            Assert.InRange(FloatTransformer.Gelu(-20f), -1e-5f, 0f);
-            Assert.InRange(FloatTransformer.Gelu(20f), 20f - 1e-5f, 20f);
+            Assert.Equal(0f, FloatModel.Gelu(0f));
+            Assert.InRange(FloatModel.Gelu(-20f), -1e-5f, 0f);
+            Assert.InRange(FloatModel.Gelu(20f), 20f - 1e-5f, 20f);
         }
 
         [Fact]
         public void WrongSpanLengthsThrowWithTheExpectedSizes()
         {
             var (_, bytes) = TransformerModels.Random(TinyShape, 5);
-            var model = new FloatTransformer(SafeTensorsFile.Parse(bytes), TinyShape);
+            var model = FloatModel.VisionTransformer(SafeTensorsFile.Parse(bytes), TinyShape);
             var image = new float[64];
             var e = Assert.Throws<ArgumentException>(() => model.Run(new float[63], new float[3]));
             Assert.Contains("63 values", e.Message);
-            Assert.Contains("64 (1 x 8 x 8", e.Message);
-            Assert.Equal("image", e.ParamName);
+            Assert.Contains("samples of 64", e.Message);
+            Assert.Equal("input", e.ParamName);
             e = Assert.Throws<ArgumentException>(() => model.Run(image, new float[4]));
             Assert.Contains("4 values", e.Message);
-            Assert.Contains("writes 3", e.Message);
-            Assert.Equal("logits", e.ParamName);
+            Assert.Contains("write 3", e.Message);
+            Assert.Equal("output", e.ParamName);
         }
 
         [Fact]
         public void MissingOrMisShapedTensorsAreNamedWithTheShapeExpected()
         {
             var (_, missing) = TransformerModels.Random(TinyShape, 5, skip: "blocks.0.attn.k.weight");
-            var e = Assert.Throws<ArgumentException>(() => new FloatTransformer(SafeTensorsFile.Parse(missing), TinyShape));
-            Assert.Contains("'blocks.0.attn.k.weight' not found", e.Message);
+            var e = Assert.ThrowsAny<ArgumentException>(() => FloatModel.VisionTransformer(SafeTensorsFile.Parse(missing), TinyShape));
+            Assert.Contains("needs the tensor 'blocks.0.attn.k.weight'", e.Message);
             Assert.Contains("[8, 8]", e.Message);
 
             // The file is for a wider feed-forward block than the shape declares.
             var wide = new TransformerShape(8, 8, 1, 4, 8, "embed", new[] { new EncoderLayerShape("blocks.0", 2, 32) }, "norm",
                 new[] { new HeadLayerShape("head", 3) });
             var (_, bytes) = TransformerModels.Random(TinyShape, 5);
-            e = Assert.Throws<ArgumentException>(() => new FloatTransformer(SafeTensorsFile.Parse(bytes), wide));
+            e = Assert.ThrowsAny<ArgumentException>(() => FloatModel.VisionTransformer(SafeTensorsFile.Parse(bytes), wide));
             Assert.Contains("'blocks.0.ffn.fc1.weight' has shape [16, 8]", e.Message);
-            Assert.Contains("expects [32, 8]", e.Message);
+            Assert.Contains("declares [32, 8]", e.Message);
 
             // A patch size that does not match the embedding weight names both accepted forms.
             var patch2 = new TransformerShape(8, 8, 1, 2, 8, "embed", TinyShape.Layers, "norm", TinyShape.Head);
-            e = Assert.Throws<ArgumentException>(() => new FloatTransformer(SafeTensorsFile.Parse(bytes), patch2));
+            e = Assert.ThrowsAny<ArgumentException>(() => FloatModel.VisionTransformer(SafeTensorsFile.Parse(bytes), patch2));
             Assert.Contains("'embed.weight' has shape [8, 1, 4, 4]", e.Message);
-            Assert.Contains("[8, 1, 2, 2] or [8, 4]", e.Message);
+            Assert.Contains("[8, 4] or [8, 1, 2, 2]", e.Message);
 
             // An inconsistent shape is reported before any tensor is read.
             var badHeads = new TransformerShape(8, 8, 1, 4, 8, "embed", new[] { new EncoderLayerShape("blocks.0", 3, 16) }, "norm", TinyShape.Head);
-            e = Assert.Throws<ArgumentException>(() => new FloatTransformer(SafeTensorsFile.Parse(bytes), badHeads));
+            e = Assert.ThrowsAny<ArgumentException>(() => FloatModel.VisionTransformer(SafeTensorsFile.Parse(bytes), badHeads));
             Assert.Contains("3 heads do not divide the width 8", e.Message);
         }
 
         [Fact]
         public void RunAllocatesNothing()
         {
-            var model = new FloatTransformer(TransformerModels.MnistWeights(), TransformerModels.Mnist);
+            var model = FloatModel.VisionTransformer(TransformerModels.MnistWeights(), TransformerModels.Mnist);
             var image = new float[Pixels];
             var logits = new float[10];
             model.Run(image, logits);

@@ -6,7 +6,7 @@ using Gen.Tests.Nonlinear;
 namespace Gen.Tests.Transformer
 {
     /// <summary>
-    /// An independent oracle for <c>FloatTransformer</c> and for the integer model's meaning: the vision transformer
+    /// An independent oracle for <c>FloatModel</c> and for the integer model's meaning: the vision transformer
     /// written as directly as the formulas read, in double precision, from the float arrays a test generated (not from
     /// the weights file), with the tests' own erf. <paramref name="trace"/>, when given, sees every activation of
     /// <see cref="TransformerNames.Activations"/> as [tokens, features], row-major.

@@ -50,7 +50,7 @@ namespace Gen.Tests.Generator
             }
 
             Assert.True(walker.Problems.Count == 0, "pipeline models hold forbidden values:\n" + string.Join("\n", walker.Problems));
-            foreach (var name in new[] { "TransformerSpec", "PatchEmbeddingSpec", "EncoderLayerSpec", "QuantizationSpec", "TransformerPlan", "EncoderLayerPlan", "LayerNormEmitPlan", "SoftmaxEmitPlan", "AddPlan" })
+            foreach (var name in new[] { "TransformerSpec", "PatchEmbeddingSpec", "EncoderLayerSpec", "QuantizationSpec", "GraphPlan", "AttentionNodePlan", "LayerNormEmitPlan", "SoftmaxEmitPlan", "AddPlan", "GeluNodePlan" })
             {
                 Assert.True(walker.Seen.Contains(name), $"the walk never reached a {name}");
             }

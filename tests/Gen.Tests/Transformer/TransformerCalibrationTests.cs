@@ -25,16 +25,16 @@ namespace Gen.Tests.Transformer
 
         public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-        private static FloatTransformer MnistModel() => new(TransformerModels.MnistWeights(), TransformerModels.Mnist);
+        private static FloatModel MnistModel() => FloatModel.VisionTransformer(TransformerModels.MnistWeights(), TransformerModels.Mnist);
 
         [Fact]
         public void EveryActivationGetsParametersThatReconstructItsRange()
         {
             var model = MnistModel();
             var (images, _) = MnistCalibrationTests.Load();
-            var calibration = TransformerCalibration.Calibrate(model, images.AsSpan(0, 300 * Pixels), new PercentileCalibrator(99.99));
+            var calibration = ActivationCalibration.Calibrate(model, images.AsSpan(0, 300 * Pixels), new PercentileCalibrator(99.99));
 
-            Assert.Equal(300, calibration.Images);
+            Assert.Equal(300, calibration.Samples);
             Assert.Equal(TransformerNames.Activations(TransformerModels.Mnist), calibration.Tensors.Select(t => t.Name).ToArray());
             foreach (var t in calibration.Tensors)
             {
@@ -67,7 +67,7 @@ namespace Gen.Tests.Transformer
         {
             var model = MnistModel();
             var (images, _) = MnistCalibrationTests.Load();
-            var statistics = TransformerStatistics.Collect(model, images.AsSpan(0, 10 * Pixels), batchSize: 4);
+            var statistics = ActivationStatistics.Collect(model, images.AsSpan(0, 10 * Pixels), batchSize: 4);
             double min = double.PositiveInfinity, max = double.NegativeInfinity;
             long count = 0;
             for (int n = 0; n < 10; n++)
@@ -98,7 +98,7 @@ namespace Gen.Tests.Transformer
         {
             var model = MnistModel();
             var (images, _) = MnistCalibrationTests.Load();
-            var calibration = TransformerCalibration.Calibrate(model, images.AsSpan(0, 50 * Pixels), new MaxCalibrator());
+            var calibration = ActivationCalibration.Calibrate(model, images.AsSpan(0, 50 * Pixels), new MaxCalibrator());
             string[] lines = calibration.ToText().TrimEnd('\n').Split('\n');
             Assert.Equal(calibration.Tensors.Count, lines.Length);
             Assert.Equal("input 0.003921569 -128 0 1", lines[0]);
@@ -187,8 +187,8 @@ namespace Gen.Tests.Transformer
             Fails("--image '8x8' is not rows x columns x channels", With("--image", "8x8"));
             Fails("--layers: 'blocks.0:2' is not prefix:heads:feed-forward", With("--layers", "blocks.0:2"));
             Fails("3 heads do not divide the width 8", With("--layers", "blocks.0:3:16"));
-            Fails("'blocks.0.ffn.fc1.weight' has shape [16, 8]; the transformer expects [32, 8]", With("--layers", "blocks.0:2:32"));
-            Fails("'blocks.1.norm1.weight' not found", With("--layers", "blocks.0:2:16,blocks.1:2:16"));
+            Fails("'blocks.0.ffn.fc1.weight' has shape [16, 8]; the model declares [32, 8]", With("--layers", "blocks.0:2:32"));
+            Fails("needs the tensor 'blocks.1.norm1.weight' of shape [8], which the weights file does not have", With("--layers", "blocks.0:2:16,blocks.1:2:16"));
             Fails("--method: Unknown calibration method 'best'", good.Concat(new[] { "--method", "best" }).ToArray());
 
             Fails("--scale-by is 0; it must be a positive number from 1E-06 to 1000000", good.Concat(new[] { "--scale-by", "0" }).ToArray());

@@ -31,8 +31,8 @@ namespace Gen.Tests.Transformer
             foreach (var name in new[]
             {
                 "RunImage", "Patchify", "AddPosition", "Embed", "Blocks0Norm1", "Blocks0AttnQ", "Blocks0Attention", "Blocks0AttentionAvx512",
-                "Blocks0Exp", "Blocks0ExpAvx512", "Blocks0AttentionResidual", "Blocks0Gelu", "Blocks0FfnFc1", "Blocks0FfnFc2",
-                "Blocks0FeedForwardResidual", "NormLayerNorm", "MeanPool", "Head", "IntSqrt", "MultiplyByQuantizedMultiplier", "Requantize",
+                "Blocks0Exp", "Blocks0ExpAvx512", "Blocks0AttnResidual", "Blocks0Gelu", "Blocks0FfnFc1", "Blocks0FfnFc2",
+                "Blocks0FfnResidual", "Norm", "MeanPool", "Head", "IntSqrt", "MultiplyByQuantizedMultiplier", "Requantize",
             })
             {
                 Assert.True(checker.Visited.Any(m => m.Name == name), $"{name} was not visited; visited: {visited}");

@@ -80,6 +80,9 @@ namespace Gen.Runtime
         /// <summary>Whether weights are quantized per output channel.</summary>
         public bool PerChannel { get; }
 
+        /// <summary>Whether the weights file held the layer already quantized (INT8 weights with their scales).</summary>
+        public bool PreQuantized { get; init; }
+
         /// <summary>M0 per channel (or one).</summary>
         public int[] Multipliers { get; }
 

@@ -5,17 +5,16 @@ using Gen.Runtime.Interpreter;
 namespace Gen.Runtime.Calibration
 {
     /// <summary>
-    /// Activation statistics of a float vision transformer over calibration images: one
-    /// <see cref="HistogramCollector"/> per activation of <see cref="TransformerNames.Activations"/>, in that order,
-    /// fed by the traced forward pass of <see cref="FloatTransformer"/>.
+    /// Activation statistics of any float model over calibration samples: one <see cref="HistogramCollector"/> per
+    /// activation of its graph (<see cref="FloatModel.ActivationNames"/>: the input, then each node's output), in that
+    /// order, fed by the traced forward pass of <see cref="FloatModel"/>.
     /// </summary>
     /// <remarks>
-    /// Images are run one at a time; each activation's values are gathered over a batch of images and handed to its
-    /// collector as one batch, so a batch means the same as in <see cref="ModelStatistics"/> (the unit of the moving
-    /// averages of <c>max-ma</c>) and the collectors' per-batch work is paid once per batch, not per image.
+    /// Each activation's values are gathered over a batch of samples and handed to its collector as one batch (the unit
+    /// of the moving averages of <c>max-ma</c>), so the collectors' per-batch work is paid once per batch, not per sample.
     /// Collection is sequential, so the histograms do not depend on thread timing.
     /// </remarks>
-    public sealed class TransformerStatistics
+    public sealed class ActivationStatistics
     {
         private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
         private readonly HistogramCollector[] _tensors;
@@ -24,8 +23,8 @@ namespace Gen.Runtime.Calibration
         private readonly float[] _logits;
         private readonly ActivationTrace _trace;
 
-        /// <summary>Creates empty statistics for a model, gathering up to <paramref name="batchSize"/> images per batch.</summary>
-        public TransformerStatistics(FloatTransformer model, int batchSize = 256, int binCount = 2048, double movingAverageConstant = 0.01)
+        /// <summary>Creates empty statistics for a model, gathering up to <paramref name="batchSize"/> samples per batch.</summary>
+        public ActivationStatistics(FloatModel model, int batchSize = 256, int binCount = 2048, double movingAverageConstant = 0.01)
         {
             Model = model ?? throw new ArgumentNullException(nameof(model));
             if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "The batch size must be positive.");
@@ -34,7 +33,7 @@ namespace Gen.Runtime.Calibration
             _tensors = new HistogramCollector[names.Count];
             _pending = new float[names.Count][];
             _pendingCount = new int[names.Count];
-            _logits = new float[model.OutputSize];
+            _logits = new float[model.OutputSize * batchSize];
             for (int i = 0; i < names.Count; i++)
             {
                 _index.Add(names[i], i);
@@ -45,12 +44,12 @@ namespace Gen.Runtime.Calibration
         }
 
         /// <summary>The float model.</summary>
-        public FloatTransformer Model { get; }
+        public FloatModel Model { get; }
 
-        /// <summary>Images per batch handed to the collectors.</summary>
+        /// <summary>Samples per batch handed to the collectors.</summary>
         public int BatchSize { get; }
 
-        /// <summary>One collector per activation, in the order of <see cref="FloatTransformer.ActivationNames"/>.</summary>
+        /// <summary>One collector per activation, in the order of <see cref="FloatModel.ActivationNames"/>.</summary>
         public IReadOnlyList<HistogramCollector> Tensors
         {
             get
@@ -60,8 +59,8 @@ namespace Gen.Runtime.Calibration
             }
         }
 
-        /// <summary>Images seen.</summary>
-        public long Images { get; private set; }
+        /// <summary>Samples seen.</summary>
+        public long Samples { get; private set; }
 
         /// <summary>The collector of one activation.</summary>
         /// <exception cref="KeyNotFoundException">The model has no activation of that name.</exception>
@@ -69,48 +68,52 @@ namespace Gen.Runtime.Calibration
         {
             get
             {
-                if (!_index.TryGetValue(name, out int i)) throw new KeyNotFoundException($"The transformer has no activation '{name}'.");
+                if (!_index.TryGetValue(name, out int i)) throw new KeyNotFoundException($"The model has no activation '{name}'.");
                 Flush();
                 return _tensors[i];
             }
         }
 
-        /// <summary>Runs images (a whole number of <see cref="FloatTransformer.InputSize"/> values) and records their activations.</summary>
-        public void Add(ReadOnlySpan<float> images)
+        /// <summary>Runs samples (a whole number of <see cref="FloatModel.InputSize"/> values) and records their activations.</summary>
+        public void Add(ReadOnlySpan<float> samples)
         {
             int size = Model.InputSize;
-            if (images.Length == 0 || images.Length % size != 0)
+            if (samples.Length == 0 || samples.Length % size != 0)
             {
-                throw new ArgumentException($"{images.Length} values are not a whole, non-zero number of images of {size}.", nameof(images));
+                throw new ArgumentException($"{samples.Length} values are not a whole, non-zero number of samples of {size}.", nameof(samples));
             }
 
-            for (int offset = 0; offset < images.Length; offset += size)
+            int count = samples.Length / size;
+            for (int done = 0; done < count;)
             {
-                Model.Run(images.Slice(offset, size), _logits, _trace);
-                Images++;
-                if (Images % BatchSize == 0) Flush();
+                // Up to the end of the current batch, so that every batch the collectors see has BatchSize samples.
+                int n = (int)Math.Min(count - done, BatchSize - Samples % BatchSize);
+                Model.Run(samples.Slice(done * size, n * size), _logits.AsSpan(0, n * Model.OutputSize), _trace);
+                Samples += n;
+                done += n;
+                if (Samples % BatchSize == 0) Flush();
             }
         }
 
         /// <summary>
-        /// Collects statistics over a whole data set, reporting the images done so far to <paramref name="progress"/>
+        /// Collects statistics over a whole data set, reporting the samples done so far to <paramref name="progress"/>
         /// after each batch.
         /// </summary>
-        public static TransformerStatistics Collect(FloatTransformer model, ReadOnlySpan<float> images, int batchSize = 256,
+        public static ActivationStatistics Collect(FloatModel model, ReadOnlySpan<float> samples, int batchSize = 256,
             IProgress<long>? progress = null, int binCount = 2048)
         {
-            var statistics = new TransformerStatistics(model, batchSize, binCount);
+            var statistics = new ActivationStatistics(model, batchSize, binCount);
             int size = model.InputSize;
-            if (images.Length == 0 || images.Length % size != 0)
+            if (samples.Length == 0 || samples.Length % size != 0)
             {
-                throw new ArgumentException($"{images.Length} values are not a whole, non-zero number of images of {size}.", nameof(images));
+                throw new ArgumentException($"{samples.Length} values are not a whole, non-zero number of samples of {size}.", nameof(samples));
             }
 
-            int count = images.Length / size;
+            int count = samples.Length / size;
             for (int first = 0; first < count; first += batchSize)
             {
                 int n = Math.Min(batchSize, count - first);
-                statistics.Add(images.Slice(first * size, n * size));
+                statistics.Add(samples.Slice(first * size, n * size));
                 progress?.Report(first + n);
             }
 

@@ -1,0 +1,65 @@
+namespace Gen.Runtime.Graph
+{
+    /// <summary>Where an encoder layer's LayerNorms sit.</summary>
+    public enum NormPlacement
+    {
+        /// <summary>Before each block (ViT, GPT-2): <c>y = x + Attn(Norm1(x))</c>, <c>x' = y + Ffn(Norm2(y))</c>.</summary>
+        Pre,
+
+        /// <summary>After each residual add (BERT): <c>y = Norm1(x + Attn(x))</c>, <c>x' = Norm2(y + Ffn(y))</c>.</summary>
+        Post,
+    }
+
+    /// <summary>
+    /// The tensor prefixes and activation names of one encoder layer, relative to the layer's prefix. A frontend picks the
+    /// scheme its checkpoints use.
+    /// </summary>
+    public sealed record EncoderNames(string Norm1, string Query, string Key, string Value, string Context, string AttentionOutput,
+        string AttentionResidual, string Norm2, string Fc1, string Gelu, string Fc2, string FeedForwardResidual)
+    {
+        /// <summary>Gen's ViT names (<see cref="TransformerNames"/>): <c>norm1</c>, <c>attn.q</c>, ..., <c>ffn.residual</c>.</summary>
+        public static EncoderNames VisionTransformer { get; } = new EncoderNames("norm1", "attn.q", "attn.k", "attn.v", "attn.context", "attn.out",
+            "attn.residual", "norm2", "ffn.fc1", "ffn.gelu", "ffn.fc2", "ffn.residual");
+    }
+
+    /// <summary>One encoder layer as a frontend declares it.</summary>
+    /// <param name="Prefix">The tensor prefix (<c>blocks.0</c>).</param>
+    /// <param name="Heads">Attention heads; they must divide the width.</param>
+    /// <param name="FeedForward">The feed-forward block's hidden width.</param>
+    /// <param name="Norms">Pre- or post-LayerNorm.</param>
+    public sealed record EncoderLayerDeclaration(string Prefix, int Heads, int FeedForward, NormPlacement Norms = NormPlacement.Pre);
+
+    /// <summary>
+    /// Builds an encoder layer into a graph: attention (Q, K, V projections, <see cref="AttentionOp"/>, the output
+    /// projection), the feed-forward block (dense, GELU, dense), two residual adds and two LayerNorms, pre or post. Every
+    /// transformer frontend (the ViT now, BERT next) builds its layers here, so their order is written once.
+    /// </summary>
+    public static class EncoderBlock
+    {
+        /// <summary>Adds the layer reading the residual stream <paramref name="x"/>; returns the layer's output.</summary>
+        public static int Add(GraphBuilder b, int x, EncoderLayerDeclaration layer, EncoderNames names, int origin)
+        {
+            string p = layer.Prefix;
+            string N(string relative) => p + "." + relative;
+            int width = b.Value(x).Columns;
+            if (layer.FeedForward <= 0) b.Invalid(origin, $"Encoder layer '{p}': the feed-forward width must be positive (got {Text.Int(layer.FeedForward)}).");
+            bool pre = layer.Norms == NormPlacement.Pre;
+
+            int attentionIn = pre ? b.LayerNorm(x, N(names.Norm1), origin) : x;
+            int q = b.Dense(attentionIn, N(names.Query), width, FusedActivation.None, true, origin);
+            int k = b.Dense(attentionIn, N(names.Key), width, FusedActivation.None, true, origin);
+            int v = b.Dense(attentionIn, N(names.Value), width, FusedActivation.None, true, origin);
+            int context = b.Attention(q, k, v, N(names.Context), layer.Heads, p, origin);
+            int attended = b.Dense(context, N(names.AttentionOutput), width, FusedActivation.None, true, origin);
+            int y = b.Add(x, attended, N(names.AttentionResidual), $"the attention residual add of '{p}'", origin);
+            if (!pre) y = b.LayerNorm(y, N(names.Norm1), origin);
+
+            int feedIn = pre ? b.LayerNorm(y, N(names.Norm2), origin) : y;
+            int hidden = b.Dense(feedIn, N(names.Fc1), layer.FeedForward, FusedActivation.None, true, origin);
+            int gelu = b.Gelu(hidden, N(names.Gelu), p, origin);
+            int fed = b.Dense(gelu, N(names.Fc2), width, FusedActivation.None, true, origin);
+            int output = b.Add(y, fed, N(names.FeedForwardResidual), $"the feed-forward residual add of '{p}'", origin);
+            return pre ? output : b.LayerNorm(output, N(names.Norm2), origin);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+extern alias generator;
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Reflection;
+using Gen.Runtime;
+using Gen.Runtime.Graph;
+using Gen.Runtime.Interpreter;
+using Gen.Tests.Generator;
+using Gen.Tests.Support;
+using Xunit;
+using G = generator::Gen.Runtime.Graph;
+using GRuntime = generator::Gen.Runtime;
+
+namespace Gen.Tests.Ops
+{
+    /// <summary>
+    /// Every operator alone: a graph of one node (plus its input), quantized once by the generator's copy of the shared
+    /// code and once by the runtime's, emitted and compiled, then run on every kernel path this CPU has and compared bit
+    /// for bit with the op's reference kernel (the interpreter), on odd shapes.
+    /// </summary>
+    public class OneNodeGraphTests
+    {
+        /// <summary>One op on an input of [Rows, Columns] (per sample), with what it needs.</summary>
+        public sealed record OpCase(OpKind Kind, int Rows, int Columns, int Outputs = 0, int Heads = 0, int Kernel = 0, int Stride = 0,
+            int Channels = 1, FusedActivation Activation = FusedActivation.None, bool ConstantOperand = false)
+        {
+            public override string ToString() => $"{Kind} [{Rows}, {Columns}]";
+        }
+
+        public static IEnumerable<object[]> Cases() => new[]
+        {
+            new OpCase(OpKind.Dense, 1, 1, Outputs: 1),
+            new OpCase(OpKind.Dense, 5, 37, Outputs: 19, Activation: FusedActivation.Relu),
+            new OpCase(OpKind.Dense, 16, 64, Outputs: 33, Activation: FusedActivation.Relu6),
+            new OpCase(OpKind.LayerNorm, 3, 7),
+            new OpCase(OpKind.LayerNorm, 5, 64),
+            new OpCase(OpKind.LayerNorm, 2, 200),
+            new OpCase(OpKind.Gelu, 3, 23),
+            new OpCase(OpKind.Gelu, 4, 100),
+            new OpCase(OpKind.Add, 3, 21),
+            new OpCase(OpKind.Add, 9, 16, ConstantOperand: true),
+            new OpCase(OpKind.MeanPool, 7, 13),
+            new OpCase(OpKind.MeanPool, 16, 48),
+            new OpCase(OpKind.Attention, 5, 12, Heads: 3),
+            new OpCase(OpKind.Attention, 16, 32, Heads: 2),
+            new OpCase(OpKind.Attention, 25, 21, Heads: 3),
+            new OpCase(OpKind.Im2Col, 1, 2 * 9 * 9, Kernel: 3, Stride: 3, Channels: 2),
+            new OpCase(OpKind.Im2Col, 1, 7 * 7, Kernel: 3, Stride: 2),
+        }.Select(c => new object[] { c });
+
+        [Theory]
+        [MemberData(nameof(Cases))]
+        public void GeneratedNodeEqualsItsReferenceKernel(OpCase c)
+        {
+            var rng = new Random(c.GetHashCode() & 0xFFFF);
+            byte[] weights = Weights(c, rng);
+            var parameters = Parameters(c, rng);
+            var runtimeGraph = Build(c);
+            var reference = new ReferenceInterpreter(QuantizedGraph.Create(runtimeGraph, SafeTensorsFile.Parse(weights), n => parameters[n]));
+
+            var generatorGraph = BuildForGenerator(c);
+            var problems = new G.ProblemList();
+            var quantized = G.QuantizedGraph.TryCreate(generatorGraph, GRuntime.SafeTensorsFile.Parse(weights),
+                n => new GRuntime.QuantizationParameters(parameters[n].Scale, parameters[n].ZeroPoint), problems);
+            Assert.True(quantized != null, string.Join("; ", problems.All.Select(p => p.Message)));
+            var type = Compile(quantized!, c);
+
+            int inputSize = runtimeGraph.InputSize, outputSize = runtimeGraph.OutputSize;
+            const int samples = 3;
+            var inputs = new sbyte[samples * inputSize];
+            for (int i = 0; i < inputs.Length; i++) inputs[i] = (sbyte)(i % 41 < 2 ? (rng.Next(2) == 0 ? -128 : 127) : rng.Next(-128, 128));
+            var expected = new sbyte[samples * outputSize];
+            reference.Run(inputs, expected);
+            if (expected.Length > 8) Assert.True(expected.Distinct().Count() > 2, "degenerate case: the outputs hardly vary");
+
+            var withPath = type.GetMethod("RunRows", BindingFlags.NonPublic | BindingFlags.Static)!.CreateDelegate<DifferentialTests.RunRowsWithPath>();
+            foreach (int path in DifferentialTests.SupportedPaths)
+            {
+                var actual = new sbyte[expected.Length];
+                withPath(inputs, actual, samples, path);
+                int first = Enumerable.Range(0, actual.Length).FirstOrDefault(i => actual[i] != expected[i], -1);
+                Assert.True(first < 0, $"{c} on path {path}: value {first} is {(first < 0 ? 0 : actual[first])}, the reference kernel gives {(first < 0 ? 0 : expected[first])}");
+            }
+
+            DifferentialTests.CheckWorkspacePaths(type, inputs, expected, samples, rng, c.ToString());
+        }
+
+        // The same one-node graph in the runtime's copy of the shared code.
+        private static ModelGraph Build(OpCase c)
+        {
+            var b = new GraphBuilder();
+            int x = b.Input("input", c.Rows, c.Columns);
+            int y = c.Kind switch
+            {
+                OpKind.Dense => b.Dense(x, "op", c.Outputs, c.Activation, true, 1),
+                OpKind.LayerNorm => b.LayerNorm(x, "op", 1),
+                OpKind.Gelu => b.Gelu(x, "op", "op", 1),
+                OpKind.Add => b.Add(x, c.ConstantOperand ? b.Constant("op.constant", new[] { c.Rows, c.Columns }) : x, "op", "the add", 1),
+                OpKind.MeanPool => b.MeanPool(x, "op", 1),
+                OpKind.Attention => b.Attention(x, x, x, "op", c.Heads, "op", 1),
+                OpKind.Im2Col => b.Im2Col(x, "op", c.Channels, Side(c), Side(c), c.Kernel, c.Stride, 1, "op"),
+                _ => throw new NotSupportedException(),
+            };
+            return b.Build(y);
+        }
+
+        // ... and in the generator's copy (its own types: the generator assembly compiles the shared files too).
+        private static G.ModelGraph BuildForGenerator(OpCase c)
+        {
+            var b = new G.GraphBuilder();
+            int x = b.Input("input", c.Rows, c.Columns);
+            int y = c.Kind switch
+            {
+                OpKind.Dense => G.DenseOp.Dense(b, x, "op", c.Outputs, (GRuntime.FusedActivation)c.Activation, true, 1),
+                OpKind.LayerNorm => G.LayerNormOp.LayerNorm(b, x, "op", 1),
+                OpKind.Gelu => G.GeluOp.Gelu(b, x, "op", "op", 1),
+                OpKind.Add => G.AddOp.Add(b, x, c.ConstantOperand ? b.Constant("op.constant", new[] { c.Rows, c.Columns }) : x, "op", "the add", 1),
+                OpKind.MeanPool => G.MeanPoolOp.MeanPool(b, x, "op", 1),
+                OpKind.Attention => G.AttentionOp.Attention(b, x, x, x, "op", c.Heads, "op", 1),
+                OpKind.Im2Col => G.Im2ColOp.Im2Col(b, x, "op", c.Channels, Side(c), Side(c), c.Kernel, c.Stride, 1, "op"),
+                _ => throw new NotSupportedException(),
+            };
+            return b.Build(y);
+        }
+
+        private static int Side(OpCase c) => (int)Math.Round(Math.Sqrt(c.Columns / c.Channels));
+
+        private static byte[] Weights(OpCase c, Random rng)
+        {
+            var w = new SafeTensorsWriter();
+            float[] Random(int n, double scale) => Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 2 - 1) * scale)).ToArray();
+            switch (c.Kind)
+            {
+                case OpKind.Dense:
+                    w.F32("op.weight", Random(c.Outputs * c.Columns, 0.5), c.Outputs, c.Columns).F32("op.bias", Random(c.Outputs, 0.5), c.Outputs);
+                    break;
+                case OpKind.LayerNorm:
+                    w.F32("op.weight", Random(c.Columns, 1.5), c.Columns).F32("op.bias", Random(c.Columns, 0.5), c.Columns);
+                    break;
+                case OpKind.Add when c.ConstantOperand:
+                    w.F32("op.constant", Random(c.Rows * c.Columns, 1.0), c.Rows, c.Columns);
+                    break;
+                default:
+                    w.F32("nothing", new float[1], 1); // the op reads no tensor
+                    break;
+            }
+
+            return w.ToBytes();
+        }
+
+        // Scales that keep every multiplier in range and the outputs varied.
+        private static Dictionary<string, QuantizationParameters> Parameters(OpCase c, Random rng)
+        {
+            var input = new QuantizationParameters(0.05f, rng.Next(-20, 20));
+            float output = c.Kind switch
+            {
+                OpKind.Dense => 0.03f * (float)Math.Sqrt(c.Columns),
+                OpKind.LayerNorm => 0.03f,
+                OpKind.Gelu => 0.025f,
+                OpKind.Add => 0.09f,
+                OpKind.MeanPool => 0.02f,
+                OpKind.Attention => 0.03f,
+                _ => 0.05f,
+            };
+            return new Dictionary<string, QuantizationParameters>
+            {
+                ["input"] = input,
+                ["op"] = new QuantizationParameters(output, rng.Next(-10, 10)),
+            };
+        }
+
+        private static Type Compile(G.QuantizedGraph quantized, OpCase c)
+        {
+            var facts = new generator::Gen.Generators.Model.CompilationFacts(HasAvxVnni: true, WideVnniNeedsVersionCheck: false);
+            var graph = generator::Gen.Generators.Planning.GraphPlanner.Plan(quantized, facts, "one-node graph", c.ToString(), "sample");
+            var plan = new generator::Gen.Generators.Model.ModelPlan("OpTest", "Op", "public static partial class", "op.safetensors", graph.InputValue.Rows * graph.InputValue.Columns,
+                quantized.Input.Scale, quantized.Input.ZeroPoint, graph, generator::Gen.Generators.Model.EquatableArray<generator::Gen.Generators.Model.DiagnosticInfo>.Empty);
+            string model = generator::Gen.Generators.Emitting.ModelEmitter.EmitModel(plan);
+            string boundary = generator::Gen.Generators.Emitting.ModelEmitter.EmitBoundary(plan);
+            var compilation = GeneratorHarness.Compilation(model, boundary);
+            var run = new GeneratorRun { Output = compilation, GeneratorDiagnostics = System.Collections.Immutable.ImmutableArray<Microsoft.CodeAnalysis.Diagnostic>.Empty, Driver = null! };
+            Assert.Empty(run.Errors);
+            return run.Load().GetType("OpTest.Op")!;
+        }
+    }
+}
