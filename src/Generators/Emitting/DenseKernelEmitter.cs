@@ -443,12 +443,15 @@ namespace Gen.Generators.Emitting
                 int quads = steps / 4;
                 void Body(string s, int count)
                 {
-                    for (int r = 0; r < rows; r++) w.Line($"Vector128<sbyte> x{r} = Vector128.LoadUnsafe(ref x, {I(r * stride)} + {s} * 4);");
+                    // References advanced once per four steps, so that every load below has a constant offset.
+                    w.Line($"ref sbyte xs = ref Unsafe.Add(ref x, {s} * 4);");
+                    w.Line($"ref sbyte ws = ref Unsafe.Add(ref w, {s} * 64);");
+                    for (int r = 0; r < rows; r++) w.Line($"Vector128<sbyte> x{r} = Vector128.LoadUnsafe(ref xs, {I(r * stride)});");
                     for (int t = 0; t < count; t++)
                     {
                         for (int p = 0; p < panels; p++)
                             for (int q = 0; q < 4; q++)
-                                w.Line($"Vector128<sbyte> w{p}{q}{t} = Vector128.LoadUnsafe(ref w, {I(p * panelBytes + 16 * q)} + ({s} + {I(t)}) * 64);");
+                                w.Line($"Vector128<sbyte> w{p}{q}{t} = Vector128.LoadUnsafe(ref ws, {I(p * panelBytes + 16 * q + 64 * t)});");
                         for (int r = 0; r < rows; r++)
                             for (int p = 0; p < panels; p++)
                                 for (int q = 0; q < 4; q++)

@@ -11,17 +11,18 @@ namespace Gen.Tests.Arm64
 {
     /// <summary>
     /// A fact that runs only where linux-arm64 programs can be emulated: Debian's qemu-user (qemu-aarch64) and the
-    /// aarch64 sysroot of libc6-dev-arm64-cross. Elsewhere it is skipped with a message saying what to install
+    /// aarch64 sysroot of libc6-dev-arm64-cross, with clang, lld and llvm-objcopy for the NativeAOT link. Elsewhere it is skipped with a message saying what to install
     /// (.ci/run installs both).
     /// </summary>
     public sealed class Arm64EmulationFactAttribute : FactAttribute
     {
         public Arm64EmulationFactAttribute()
         {
-            if (Arm64EmulationTests.Qemu is null || !Directory.Exists(Arm64EmulationTests.Sysroot))
+            if (Arm64EmulationTests.Qemu is null || !Directory.Exists(Arm64EmulationTests.Sysroot) ||
+                !File.Exists("/usr/bin/clang") || !File.Exists("/usr/bin/ld.lld") || !File.Exists("/usr/bin/llvm-objcopy"))
             {
-                Skip = "ARM64 emulation needs qemu-aarch64 and " + Arm64EmulationTests.Sysroot +
-                       " (apt-get install qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross; .ci/run installs them)";
+                Skip = "ARM64 emulation and cross-linking need qemu-aarch64, " + Arm64EmulationTests.Sysroot + ", clang, ld.lld and llvm-objcopy" +
+                       " (apt-get install qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross clang lld llvm; .ci/run installs them)";
             }
         }
     }
@@ -29,7 +30,8 @@ namespace Gen.Tests.Arm64
     /// <summary>
     /// The ARM64 kernels, bit for bit, under <c>qemu-aarch64 -cpu max</c> (which has AdvSimd and the dot product):
     /// random dense models of odd shapes and every route, published as one self-contained linux-arm64 program (JIT),
-    /// checked against the reference interpreter with every ARM64 path forced in turn; and the MNIST sample's checksum.
+    /// checked against the reference interpreter with every ARM64 path forced in turn; and the MNIST sample's checksum
+    /// and size as a NativeAOT linux-arm64 binary, on the dot-product path and forced to plain AdvSimd.
     /// </summary>
     public class Arm64EmulationTests
     {
@@ -64,7 +66,9 @@ namespace Gen.Tests.Arm64
                 string mnist = CopyMnistSample(Path.Combine(dir, "mnist"));
                 // Both publishes, then the emulated runs side by side (two cores).
                 string diffOut = Publish(models, Path.Combine(dir, "diff-out"));
-                string mnistOut = Publish(mnist, Path.Combine(dir, "mnist-out"));
+                string mnistOut = Publish(mnist, Path.Combine(dir, "mnist-out"), nativeAot: true);
+                long size = new FileInfo(Path.Combine(mnistOut, "Mnist")).Length;
+                Assert.True(size < 3_000_000, $"the ARM64 NativeAOT MNIST binary has {size} bytes");
                 var runs = new[]
                 {
                     Task.Run(() => Emulate(diffOut, "ArmDiff", null)),
@@ -198,11 +202,17 @@ namespace Gen.Tests.Arm64
             return dir;
         }
 
-        /// <summary>The README's ARM64 JIT publish: self-contained linux-arm64 (the sample's NativeAOT setting off).</summary>
-        private static string Publish(string project, string output)
+        /// <summary>
+        /// The README's ARM64 publishes: self-contained linux-arm64 on the JIT, or NativeAOT cross-compiled and linked
+        /// with clang and lld (the project sets PublishAot; Debian's clang, lld and llvm, the sysroot of libc6-dev-arm64-cross).
+        /// </summary>
+        private static string Publish(string project, string output, bool nativeAot = false)
         {
+            string mode = nativeAot
+                ? "-p:CppCompilerAndLinker=clang -p:LinkerFlavor=lld -p:ObjCopyName=llvm-objcopy"
+                : "--self-contained -p:PublishAot=false";
             var (code, text) = Repository.Execute("dotnet",
-                $"publish \"{project}\" -c Release -r linux-arm64 --self-contained -p:PublishAot=false -p:InvariantGlobalization=true -o \"{output}\"",
+                $"publish \"{project}\" -c Release -r linux-arm64 {mode} -p:InvariantGlobalization=true -o \"{output}\"",
                 project, TimeSpan.FromMinutes(5));
             Assert.True(code == 0, text);
             return output;
