@@ -121,6 +121,7 @@ namespace Gen.Generators.Emitting
             w.Line("using System.Runtime.CompilerServices;");
             w.Line("using System.Runtime.InteropServices;");
             w.Line("using System.Runtime.Intrinsics;");
+            w.Line("using System.Runtime.Intrinsics.Arm;");
             w.Line("using System.Runtime.Intrinsics.X86;");
             w.Line();
             if (plan.Namespace != null) w.Open("namespace " + CodeWriter.QualifiedName(plan.Namespace));
@@ -155,6 +156,10 @@ namespace Gen.Generators.Emitting
                 paths.Add(("AvxVnni", "256-bit AVX-VNNI (vpdpbusd: four u8 x s8 products into int32 per lane, in one instruction) for every block."));
                 paths.Add(("Avx512Vnni", "AVX-512BW, with AVX-VNNI for full blocks of 4 rows where that measured faster."));
             }
+
+            // The ARM64 paths come after every x86 one, so that each CPU's paths are ordered among themselves.
+            paths.Add(("AdvSimd", "ARM64 AdvSimd (NEON) without the dot product: smull into int16, sadalp into int32 (Cortex-A53, A72)."));
+            paths.Add(("AdvSimdDp", "ARM64 AdvSimd with the dot-product extension: sdot, four s8 x s8 products into int32 per lane (Cortex-A55, A76 and later)."));
 
             return paths.ToArray();
         }
@@ -195,15 +200,18 @@ namespace Gen.Generators.Emitting
                 w.Line("bool vnni = AvxVnni.IsSupported;");
             }
 
-            w.Line((vnni
-                    ? "KernelPath best = vnni ? (Avx512BW.IsSupported ? KernelPath.Avx512Vnni : KernelPath.AvxVnni) : "
-                    : "KernelPath best = ") +
+            w.Line("bool arm = AdvSimd.Arm64.IsSupported;");
+            w.Line("KernelPath best = arm ? (Dp.IsSupported ? KernelPath.AdvSimdDp : KernelPath.AdvSimd) : " + (vnni
+                    ? "vnni ? (Avx512BW.IsSupported ? KernelPath.Avx512Vnni : KernelPath.AvxVnni) : "
+                    : "") +
                 "Avx512BW.IsSupported ? KernelPath.Avx512 : Avx2.IsSupported ? KernelPath.Avx2 :");
             w.Line("    Vector128.IsHardwareAccelerated ? KernelPath.Vector128 : KernelPath.Scalar;");
             w.Line("string? forced = Environment.GetEnvironmentVariable(\"GEN_KERNEL_PATH\");");
             w.Line("// Only one defined member counts: Enum.TryParse also accepts any number (\"-1\") and lists (\"Avx2, Vector128\").");
             w.Line("bool valid = Enum.TryParse(forced, ignoreCase: true, out KernelPath path) && Enum.IsDefined(path) && forced!.IndexOf(',') < 0;");
-            w.Line("return valid && path < best ? path : best;");
+            w.Line("// On ARM64 the x86 paths (between Vector128 and AdvSimd) cannot run: forcing one leaves the best path.");
+            w.Line("bool runnable = !arm || path <= KernelPath.Vector128 || path >= KernelPath.AdvSimd;");
+            w.Line("return valid && runnable && path < best ? path : best;");
             w.Close();
             w.Line();
         }
@@ -245,6 +253,19 @@ namespace Gen.Generators.Emitting
                 EmitWeights(w, layer, name + "VnniWeights", layer.VnniWeights.AsArray(), KernelRoute.Pair,
                     "the same weights in the unsigned-activation layout that the AVX-VNNI kernels read");
                 EmitBias(w, layer, name + "VnniBias", layer.VnniBias.AsArray(), KernelRoute.Pair);
+            }
+
+            Planning.KernelPacker.ArmLayout(layer, out sbyte[]? armWeights, out int[]? armBias, out _);
+            if (armWeights != null)
+            {
+                EmitWeights(w, layer, name + "ArmWeights", armWeights, KernelRoute.Pair,
+                    "the same weights in the 4-input layout that the ARM64 kernels read");
+            }
+
+            if (armBias != null)
+            {
+                w.Line($"// The ARM64 kernels read signed activations, so their bias folds only the input zero point.");
+                EmitBias(w, layer, name + "ArmBias", armBias, KernelRoute.Wide);
             }
 
             var real = layer.RealMultipliers.AsArray();
@@ -384,6 +405,7 @@ namespace Gen.Generators.Emitting
         internal static readonly string[] DataSuffixes =
         {
             "Weights", "WeightsBytes", "Bias", "VnniWeights", "VnniWeightsBytes", "VnniBias", "Multiplier", "RightShift",
+            "ArmWeights", "ArmWeightsBytes", "ArmBias",
         };
 
         internal static string Xml(string text) => CodeWriter.Comment(text).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");

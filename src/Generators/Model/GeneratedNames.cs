@@ -48,6 +48,7 @@ namespace Gen.Generators.Model
             ("Vector128", "System.Runtime.Intrinsics"), ("Vector256", "System.Runtime.Intrinsics"), ("Vector512", "System.Runtime.Intrinsics"),
             ("Avx2", "System.Runtime.Intrinsics.X86"), ("Avx512BW", "System.Runtime.Intrinsics.X86"), ("Avx512F", "System.Runtime.Intrinsics.X86"),
             ("Avx512DQ", "System.Runtime.Intrinsics.X86"), ("Avx512Vbmi", "System.Runtime.Intrinsics.X86"), ("AvxVnni", "System.Runtime.Intrinsics.X86"),
+            ("AdvSimd", "System.Runtime.Intrinsics.Arm"), ("Dp", "System.Runtime.Intrinsics.Arm"),
             // Contextual keywords: a member of that name replaces the operator, a type of that name the native integer.
             ("nameof", null), ("nint", null), ("nuint", null),
         };

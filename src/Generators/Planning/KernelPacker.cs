@@ -102,6 +102,58 @@ namespace Gen.Generators.Planning
             return padded;
         }
 
+        /// <summary>
+        /// The layout the ARM64 kernels read (<c>sdot</c>, or <c>smull</c> + <c>sadalp</c> without the dot product): signed
+        /// activations against the weights in the 4-value layout [N/16][Kp/4][16][4], so that one 16-byte load holds four
+        /// channels x four inputs, exactly one <c>sdot</c> lane quadruplet each. A Pair or Quad layer's own weights are
+        /// already in that layout; a Wide layer reuses its AVX-VNNI copy when it has one, else it gets a copy of its own
+        /// (<paramref name="weights"/> non-null). The bias folds only the input zero point (<c>bias - Z_in sum w</c>),
+        /// which is a Wide layer's own bias; Pair and Quad layers get that bias as a copy (<paramref name="bias"/>
+        /// non-null). <paramref name="paddedK"/> is K as those weights are padded.
+        /// </summary>
+        public static void ArmLayout(DenseLayerPlan layer, out sbyte[]? weights, out int[]? bias, out int paddedK)
+        {
+            bool wide = layer.Route == KernelRoute.Wide;
+            paddedK = wide ? PaddedK(KernelRoute.Pair, layer.InputSize) : layer.PaddedInputSize;
+            weights = null;
+            bias = null;
+            if (wide && !layer.HasVnniCopy)
+            {
+                // Unpack [N/16][Kp/2][16][2] to [N][K] and pack again with groups of four.
+                int k = layer.InputSize, n = layer.OutputSize, kp2 = layer.PaddedInputSize;
+                var packed = layer.PackedWeights.AsArray();
+                var plain = new sbyte[n * k];
+                for (int c = 0; c < n; c++)
+                {
+                    for (int i = 0; i < k; i++)
+                    {
+                        plain[c * k + i] = packed[(((c / PanelWidth) * (kp2 / 2) + i / 2) * PanelWidth + c % PanelWidth) * 2 + i % 2];
+                    }
+                }
+
+                weights = Pack(plain, k, n, KernelRoute.Pair);
+            }
+
+            if (!wide)
+            {
+                // The layer's bias folds (Z_in + 128) sum w for unsigned activations; add 128 sum w back, from the packed weights.
+                var packed = layer.PackedWeights.AsArray();
+                var folded = layer.PackedBias.AsArray();
+                int kp = layer.PaddedInputSize;
+                bias = new int[folded.Length];
+                for (int c = 0; c < folded.Length; c++)
+                {
+                    long sum = 0;
+                    if (c < layer.OutputSize)
+                    {
+                        for (int i = 0; i < kp; i++) sum += packed[(((c / PanelWidth) * (kp / 4) + i / 4) * PanelWidth + c % PanelWidth) * 4 + i % 4];
+                    }
+
+                    bias[c] = checked((int)(folded[c] + 128 * sum));
+                }
+            }
+        }
+
         private static int Abs(sbyte[] weights, int c, int k, int i) => i < k ? Math.Abs(weights[c * k + i]) : 0;
     }
 }
