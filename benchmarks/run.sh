@@ -88,7 +88,7 @@ transformer_section() {
 
 One image through a whole vision transformer, single thread: **Int8** is Gen's generated integer-only
 \`Run(image, logits)\` on the INT8 image; **Int8 + QuantizeInput** adds the generated \`QuantizeInput\` of the float
-image; **Float32** is \`Gen.Runtime.Interpreter.FloatTransformer.Run\` on the same image, the SIMD float32 forward
+image; **Float32** is \`Gen.Runtime.Interpreter.FloatModel.Run\` on the same image, the SIMD float32 forward
 pass of the same float weights (AVX-512 FMA matrix products, weights packed once, no allocation). Speed-up =
 Float32 time / Int8 time, both measured in the same run; GMAC/s counts the multiply-accumulates of the matrix products
 only (patch projection, Q, K, V, Q K^T, attention x V, output projection, feed-forward, head), not LayerNorm,
@@ -100,7 +100,7 @@ Softmax, GELU or the residual adds.
   N(0, 1/sqrt(fan_in)), LayerNorm gamma about 1, small betas and biases, position embedding N(0, 0.3)) and calibrated
   by \`gen-calibrate transformer\` (percentile 99.99) over 512 random images; timed on another random image. Its
   activations take 64 x (6 x 256 + 1024 + 48) = 166,912 bytes of stack per image, under the generator's 256 KiB limit.
-- Before timing, the program checks each model against FloatTransformer (lines below) and refuses to time one that
+- Before timing, the program checks each model against FloatModel (lines below) and refuses to time one that
   fails: at least 95 % arg-max agreement on 200 held-out digits for MnistVit; for Vit256, whose arg-max hardly moves
   on random images, a correlation of at least 0.9 between the image-to-image variation of the INT8 and float32 logits.
 - The speed-up of the matrix products is bounded by the INT8 / FP32 peak ratio reachable from C# on this core

@@ -1,3 +1,4 @@
+using Gen.Generators.Emitting.Ops;
 using System.Collections.Generic;
 using System.Linq;
 using Gen.Generators.Model;

@@ -1,15 +1,16 @@
-using System.Linq;
 using Gen.Generators.Model;
 using Gen.Runtime;
 using Gen.Runtime.Graph;
 
 namespace Gen.Generators.Emitting.Ops
 {
+    /// <summary>An add across scales; <see cref="Constant"/> holds the second input's INT8 data when it is a constant.</summary>
+    internal sealed record AddNodePlan(string Name, EquatableArray<int> Inputs, int Output, AddPlan Add, string What,
+        EquatableArray<sbyte> Constant, float ConstantScale) : NodePlan(Name, Inputs, Output);
+
     /// <summary>The add's emitter: one multiply per input and a shift, 16 lanes at a time with AVX-512.</summary>
     internal static class AddEmitter
     {
-        private static string I(long v) => CodeWriter.Int(v);
-
         public static AddNodePlan Plan(GraphNode node, ResidualAddPlan add, QuantizedGraph graph)
         {
             var constant = graph.Constants[node.Inputs[1]];
@@ -71,5 +72,7 @@ namespace Gen.Generators.Emitting.Ops
             w.Line("};");
             w.Line();
         }
+
+        private static string I(long v) => CodeWriter.Int(v);
     }
 }

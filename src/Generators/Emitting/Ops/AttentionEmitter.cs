@@ -5,15 +5,18 @@ using Gen.Runtime.Graph;
 
 namespace Gen.Generators.Emitting.Ops
 {
+    /// <summary>Multi-head attention of Q, K, V over <see cref="Tokens"/> rows.</summary>
+    internal sealed record AttentionNodePlan(string Name, EquatableArray<int> Inputs, int Output, string Prefix, int Heads, int HeadSize,
+        int Tokens, int Width, SoftmaxEmitPlan Softmax, int QueryZeroPoint, int KeyZeroPoint, int ValueZeroPoint, int ContextMultiplier,
+        int ContextRightShift, int ContextZeroPoint) : NodePlan(Name, Inputs, Output);
+
     /// <summary>
     /// The attention's emitter: per head, INT32 scores, the integer Softmax (I-BERT's i-exp) and the context requantized,
     /// scalar and with AVX-512.
     /// </summary>
     internal static class AttentionEmitter
     {
-        private static string I(long v) => CodeWriter.Int(v);
-
-        /// <summary>The suffixes of the names derived from the method's (its AVX-512 version) and from the exp's.</summary>
+            /// <summary>The suffixes of the names derived from the method's (its AVX-512 version) and from the exp's.</summary>
         public static readonly string[] Suffixes = { "", "Avx512" };
 
         public static AttentionNodePlan Plan(GraphNode node, AttentionPlan a, int tokens, int width) =>
@@ -340,5 +343,7 @@ namespace Gen.Generators.Emitting.Ops
             shift = 0;
             return false;
         }
+
+        private static string I(long v) => CodeWriter.Int(v);
     }
 }

@@ -2,9 +2,13 @@ using System;
 using Gen.Generators.Model;
 using Gen.Generators.Planning;
 using Gen.Runtime;
+using static Gen.Generators.Emitting.CodeWriter;
 
 namespace Gen.Generators.Emitting.Ops
 {
+    /// <summary>A dense layer over every row of its input.</summary>
+    internal sealed record DenseNodePlan(string Name, EquatableArray<int> Inputs, int Output, DenseLayerPlan Layer) : NodePlan(Name, Inputs, Output);
+
     /// <summary>
     /// The dense layer's emitter: its plan in the kernels' layout (<see cref="Pack"/>), its call in <c>Run</c>, and its
     /// methods and data, written by the one GEMM kernel family (<see cref="DenseKernelEmitter"/>) that every op multiplying

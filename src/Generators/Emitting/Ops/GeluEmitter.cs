@@ -1,16 +1,17 @@
-using System.Linq;
 using Gen.Generators.Model;
 using Gen.Runtime;
 using Gen.Runtime.Graph;
 
 namespace Gen.Generators.Emitting.Ops
 {
+    /// <summary>GELU by table lookup: the integer i-GELU of each of the 256 INT8 inputs, computed at build time.</summary>
+    internal sealed record GeluNodePlan(string Name, EquatableArray<int> Inputs, int Output, string Part, long Count, EquatableArray<sbyte> Table,
+        string Description, float InputScale, int InputZeroPoint) : NodePlan(Name, Inputs, Output);
+
     /// <summary>The GELU's emitter: a lookup in the 256-entry table of the integer i-GELU, 64 at a time with vpermi2b.</summary>
     internal static class GeluEmitter
     {
-        private static string I(long v) => CodeWriter.Int(v);
-
-        public static readonly string[] Suffixes = { "", "Table" };
+            public static readonly string[] Suffixes = { "", "Table" };
 
         public static GeluNodePlan Plan(GraphNode node, GeluPlan plan, QuantizedGraph graph)
         {
@@ -75,5 +76,7 @@ namespace Gen.Generators.Emitting.Ops
             w.Line("};");
             w.Line();
         }
+
+        private static string I(long v) => CodeWriter.Int(v);
     }
 }

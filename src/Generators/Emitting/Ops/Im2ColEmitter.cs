@@ -3,11 +3,16 @@ using Gen.Runtime.Graph;
 
 namespace Gen.Generators.Emitting.Ops
 {
+    /// <summary>An im2col of a CHW image (a ViT's patchify when <see cref="Stride"/> equals <see cref="Kernel"/>).</summary>
+    internal sealed record Im2ColNodePlan(string Name, EquatableArray<int> Inputs, int Output, int Channels, int Height, int Width, int Kernel,
+        int Stride, int OutputWidth, int Windows) : NodePlan(Name, Inputs, Output)
+    {
+        public int WindowValues => Channels * Kernel * Kernel;
+    }
+
     /// <summary>The im2col's emitter: one copy of <c>Kernel</c> pixels per (window, channel, row).</summary>
     internal static class Im2ColEmitter
     {
-        private static string I(long v) => CodeWriter.Int(v);
-
         public static Im2ColNodePlan Plan(GraphNode node, Im2ColAttributes a) =>
             new Im2ColNodePlan(node.Name, new EquatableArray<int>(node.Inputs.ToArray()), node.Output, a.Channels, a.Height, a.Width, a.Kernel,
                 a.Stride, a.OutputWidth, a.Windows);
@@ -32,5 +37,7 @@ namespace Gen.Generators.Emitting.Ops
             w.Close();
             w.Line();
         }
+
+        private static string I(long v) => CodeWriter.Int(v);
     }
 }

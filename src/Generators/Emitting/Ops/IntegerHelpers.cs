@@ -1,15 +1,10 @@
 using System.Linq;
-using Gen.Generators.Model;
-using Gen.Runtime;
-using Gen.Runtime.Graph;
 
 namespace Gen.Generators.Emitting.Ops
 {
     /// <summary>The helpers the integer nonlinear ops share: IntSqrt, Clamp8, the vector requantization, a 16x8 transpose.</summary>
     internal static class IntegerHelpers
     {
-        private static string I(long v) => CodeWriter.Int(v);
-
         public static void Emit(CodeWriter w, bool transpose16x8)
         {
             if (transpose16x8) EmitTranspose16x8(w);
@@ -34,7 +29,7 @@ namespace Gen.Generators.Emitting.Ops
             for (int i = 64; i < 256; i++)
             {
                 ulong n = (ulong)(i + 1) << 54;
-                ulong r = FloorSqrt(n);
+                ulong r = Runtime.Kernels.IntSqrt.Floor(n);
                 seeds[i - 64] = r * r == n ? r : r + 1;
             }
 
@@ -106,16 +101,6 @@ namespace Gen.Generators.Emitting.Ops
             w.Line();
         }
 
-        /// <summary>floor(sqrt(n)) by Newton's iteration from above (exact: it stops where the iterate stops decreasing).</summary>
-        private static ulong FloorSqrt(ulong n)
-        {
-            ulong x = 1UL << 32;
-            while (true)
-            {
-                ulong next = (x + n / x) >> 1;
-                if (next >= x) return x;
-                x = next;
-            }
-        }
+        private static string I(long v) => CodeWriter.Int(v);
     }
 }

@@ -1,16 +1,17 @@
-using System.Linq;
 using Gen.Generators.Model;
 using Gen.Runtime;
 using Gen.Runtime.Graph;
 
 namespace Gen.Generators.Emitting.Ops
 {
+    /// <summary>An integer LayerNorm of every row.</summary>
+    internal sealed record LayerNormNodePlan(string Name, EquatableArray<int> Inputs, int Output, LayerNormEmitPlan Norm, int Rows)
+        : NodePlan(Name, Inputs, Output);
+
     /// <summary>The integer LayerNorm's emitter: exact mean and variance, an integer square root, one reciprocal per row.</summary>
     internal static class LayerNormEmitter
     {
-        private static string I(long v) => CodeWriter.Int(v);
-
-        /// <summary>The suffixes of the names the emitter derives from its method's (its AVX-512 kernel, gamma, beta).</summary>
+            /// <summary>The suffixes of the names the emitter derives from its method's (its AVX-512 kernel, gamma, beta).</summary>
         public static readonly string[] Suffixes = { "", "Avx512", "Gamma", "Beta" };
 
         public static LayerNormNodePlan Plan(GraphNode node, LayerNormPlan plan, QuantizedGraph graph, int rowsPerSample) =>
@@ -167,5 +168,7 @@ namespace Gen.Generators.Emitting.Ops
             w.Line("};");
             w.Line();
         }
+
+        private static string I(long v) => CodeWriter.Int(v);
     }
 }

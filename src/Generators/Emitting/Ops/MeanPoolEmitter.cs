@@ -1,15 +1,15 @@
-using System.Linq;
 using Gen.Generators.Model;
-using Gen.Runtime;
 using Gen.Runtime.Graph;
 
 namespace Gen.Generators.Emitting.Ops
 {
+    /// <summary>The mean of <see cref="Rows"/> rows of <see cref="Width"/>.</summary>
+    internal sealed record MeanPoolNodePlan(string Name, EquatableArray<int> Inputs, int Output, int Rows, int Width, int InputZeroPoint,
+        int Multiplier, int RightShift, int OutputZeroPoint, float OutputScale) : NodePlan(Name, Inputs, Output);
+
     /// <summary>The mean pooling's emitter: the sum of the rows requantized once, 16 channels at a time with AVX-512.</summary>
     internal static class MeanPoolEmitter
     {
-        private static string I(long v) => CodeWriter.Int(v);
-
         public static MeanPoolNodePlan Plan(GraphNode node, MeanPoolPlan p, int width) =>
             new MeanPoolNodePlan(node.Name, new EquatableArray<int>(node.Inputs.ToArray()), node.Output, p.Rows, width, p.Input.ZeroPoint,
                 p.Multiplier, -p.Shift, p.Output.ZeroPoint, p.Output.Scale);
@@ -46,5 +46,7 @@ namespace Gen.Generators.Emitting.Ops
             w.Close();
             w.Line();
         }
+
+        private static string I(long v) => CodeWriter.Int(v);
     }
 }

@@ -1,5 +1,3 @@
-using System.Numerics;
-
 namespace Gen.Runtime.Kernels
 {
     /// <summary>
@@ -10,7 +8,8 @@ namespace Gen.Runtime.Kernels
     /// <c>x' = (x + n / x) / 2</c> (both divisions floor). While x &gt; floor(sqrt(n)) the iterate strictly decreases
     /// and never falls below floor(sqrt(n)) (the arithmetic-geometric mean inequality, then flooring); once
     /// x == floor(sqrt(n)) the next iterate is not smaller. So "iterate until it stops decreasing" returns exactly
-    /// floor(sqrt(n)); a fixed small number of iterations would not be exact for every input.
+    /// floor(sqrt(n)); a fixed small number of iterations would not be exact for every input. Shared with the generator,
+    /// which computes the seeds of the emitted square root with it.
     /// </remarks>
     public static class IntSqrt
     {
@@ -22,7 +21,8 @@ namespace Gen.Runtime.Kernels
                 return 0;
             }
 
-            int bits = 64 - BitOperations.LeadingZeroCount(n);
+            int bits = 0;
+            for (ulong m = n; m != 0; m >>= 1) bits++;
             // x <= 2^32 and n / x < 2^64 / x, so x + n / x < 2^33 for the first step and smaller afterwards:
             // no overflow in a ulong.
             ulong x = 1UL << ((bits + 1) / 2);
