@@ -190,6 +190,7 @@ namespace Gen.Import
         private readonly Dictionary<string, OnnxTensor> _constants;
         private readonly Dictionary<string, OnnxNode> _producers;
         private readonly Dictionary<string, List<OnnxNode>> _consumers;
+        private readonly HashSet<string> _outputNames;
 
         internal OnnxGraph(string name, OnnxNode[] nodes, List<OnnxTensor> initializers, OnnxValueInfo[] inputs, OnnxValueInfo[] outputs, Dictionary<string, OnnxTensor> constants)
         {
@@ -201,6 +202,8 @@ namespace Gen.Import
             _constants = constants;
             _initializers = new Dictionary<string, OnnxTensor>(StringComparer.Ordinal);
             foreach (var t in initializers) _initializers[t.Name] = t;
+            _outputNames = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var output in outputs) _outputNames.Add(output.Name);
             _producers = new Dictionary<string, OnnxNode>(StringComparer.Ordinal);
             _consumers = new Dictionary<string, List<OnnxNode>>(StringComparer.Ordinal);
             foreach (var node in nodes)
@@ -251,15 +254,7 @@ namespace Gen.Import
         }
 
         /// <summary>Whether the value is a graph output.</summary>
-        public bool IsOutput(string value)
-        {
-            foreach (var output in Outputs)
-            {
-                if (output.Name == value) return true;
-            }
-
-            return false;
-        }
+        public bool IsOutput(string value) => _outputNames.Contains(value);
 
         /// <summary>Builds and checks the graph (see the class summary); the first problem found is the error.</summary>
         internal static ImportResult<OnnxGraph> Create(GraphProto proto)
@@ -453,6 +448,7 @@ namespace Gen.Import
                     }
                 }
 
+                if (previous < 0) return ImportResult<OnnxNode[]>.Failure($"The graph's nodes cannot be ordered ({nodes[at].Description} waits on no remaining node).");
                 at = previous;
             }
 

@@ -176,6 +176,29 @@ namespace Gen.Tests.Import
             Assert.Contains($"Two initializers are named '{model.Graph.Initializer[0].Name}'", Error(model));
         }
 
+        /// <summary>A hostile but well-formed graph: 100,000 nodes in reverse order, every value a graph output.</summary>
+        [Fact]
+        public void LargeGraphsReadInTimeThatGrowsGently()
+        {
+            var model = new ModelProto { IrVersion = 7, Graph = new GraphProto() };
+            model.OpsetImport.Add(new OperatorSetIdProto { Version = 13 });
+            model.Graph.Input.Add(new ValueInfoProto { Name = "v0" });
+            const int Count = 100_000;
+            for (int i = Count; i >= 1; i--)
+            {
+                model.Graph.Node.Add(new NodeProto { Name = "n" + i, OpType = "MatMul", Input = { "v" + (i - 1), "v" + (i - 1) }, Output = { "v" + i } });
+                model.Graph.Output.Add(new ValueInfoProto { Name = "v" + i });
+            }
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var result = OnnxModel.Read(model.ToByteArray());
+            Assert.True(result.Succeeded, result.Error);
+            Assert.Equal("n1", result.Value!.Graph.Nodes[0].Name);
+            var bert = BertCheckpoint.FromOnnx(result.Value);
+            Assert.Contains("No BERT encoder tensors found", bert.Error);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), clock.Elapsed.ToString());
+        }
+
         [Fact]
         public void DeeplyNestedMessagesAreAnErrorNotAStackOverflow()
         {
