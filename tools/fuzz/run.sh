@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes Gen's readers and its generator with SharpFuzz and AFL++ for a bounded time (docs/fuzzing.md).
 #
-#   tools/fuzz/run.sh [SECONDS] [HARNESS...]     SECONDS per harness (default 60); harnesses: safetensors calibration generator
+#   tools/fuzz/run.sh [SECONDS] [HARNESS...]     SECONDS per harness (default 60); harnesses: safetensors calibration onnx generator
 #
 # Installs what it needs (Debian's afl++, the SharpFuzz instrumentation tool from tools/fuzz/dotnet-tools.json),
 # builds tools/fuzz/Gen.Fuzz, instruments Gen.Runtime.dll and Gen.Generators.dll, runs afl-fuzz on each harness from
@@ -14,7 +14,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 seconds="${1:-60}"
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(safetensors calibration generator)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(safetensors calibration onnx generator)
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 fail() {

@@ -56,6 +56,7 @@ namespace Gen.Tests.Package
                 "LICENSE",
                 "README.md",
                 "analyzers/dotnet/cs/Gen.Generators.dll",
+                "analyzers/dotnet/cs/Google.Protobuf.dll",
                 "build/Gen.Quantized.targets",
                 "build/Gen.targets",
                 "buildTransitive/Gen.Quantized.targets",
@@ -223,6 +224,49 @@ namespace Gen.Tests.Package
             finally
             {
                 context.Unload();
+            }
+        }
+
+        /// <summary>
+        /// The packaged generator reads ONNX files with Google.Protobuf, which ships beside it in analyzers/dotnet/cs: loaded
+        /// in a context that resolves dependencies from that folder only (as the compiler's analyzer loader does), its
+        /// ONNX reader runs, and the Google.Protobuf it ran with is the packaged one. Without the DLL in the package the
+        /// read would fail (the reader reports the missing assembly as an error).
+        /// </summary>
+        [Fact]
+        public void PackagedGeneratorLoadsItsProtobufDependencyFromTheAnalyzerFolder()
+        {
+            string extracted = Path.Combine(_consumer.WorkDirectory, "extracted-protobuf");
+            if (!Directory.Exists(extracted)) ZipFile.ExtractToDirectory(_consumer.PackagePath, extracted);
+            string folder = Path.Combine(extracted, "analyzers", "dotnet", "cs");
+            var context = new AnalyzerFolderContext(folder);
+            try
+            {
+                var generator = context.LoadFromAssemblyPath(Path.Combine(folder, "Gen.Generators.dll"));
+                var read = generator.GetType("Gen.Import.OnnxModel", throwOnError: true)!.GetMethod("Read")!;
+                object result = read.Invoke(null, new object[] { new Gen.Tests.Import.TinyBert().Onnx() })!;
+                Assert.True((bool)result.GetType().GetProperty("Succeeded")!.GetValue(result)!, (string?)result.GetType().GetProperty("Error")!.GetValue(result));
+                var protobuf = context.Assemblies.Single(a => a.GetName().Name == "Google.Protobuf");
+                Assert.StartsWith(folder, protobuf.Location, StringComparison.Ordinal);
+            }
+            finally
+            {
+                context.Unload();
+            }
+        }
+
+        /// <summary>Resolves an analyzer's dependencies from its folder, the rest (the framework) from the host.</summary>
+        private sealed class AnalyzerFolderContext : AssemblyLoadContext
+        {
+            private readonly string _folder;
+
+            public AnalyzerFolderContext(string folder)
+                : base("gen-analyzer-folder-" + Guid.NewGuid().ToString("N"), isCollectible: true) => _folder = folder;
+
+            protected override Assembly? Load(AssemblyName name)
+            {
+                string path = Path.Combine(_folder, name.Name + ".dll");
+                return File.Exists(path) ? LoadFromAssemblyPath(path) : null;
             }
         }
 

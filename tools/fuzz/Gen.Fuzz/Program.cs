@@ -18,6 +18,7 @@ namespace Gen.Fuzz
         {
             ["safetensors"] = SafeTensorsHarness.Run,
             ["calibration"] = CalibrationHarness.Run,
+            ["onnx"] = OnnxHarness.Run,
             ["generator"] = GeneratorHarness.Run,
         };
 
