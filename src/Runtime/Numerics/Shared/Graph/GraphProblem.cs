@@ -39,6 +39,10 @@ namespace Gen.Runtime.Graph
     /// One problem, found where an op validates itself: its kind, the declaration it belongs to (<see cref="GraphNode.Origin"/>),
     /// the generator's message arguments, and the whole sentence for an exception.
     /// </summary>
+    /// <param name="Kind">What is wrong (one diagnostic ID).</param>
+    /// <param name="Origin">The declaration of the node at fault (<see cref="GraphNode.Origin"/>).</param>
+    /// <param name="Message">The whole sentence.</param>
+    /// <param name="Arguments">The diagnostic's message arguments, in its format's order.</param>
     public sealed record GraphProblem(ModelProblem Kind, int Origin, string Message, ValueList<string> Arguments)
     {
         /// <summary>A problem whose only argument is its message.</summary>

@@ -111,7 +111,13 @@ namespace Gen.Runtime.Graph
     }
 
     /// <summary>Attributes of one operator; each op's file declares its own record.</summary>
-    public abstract record OpAttributes;
+    public abstract record OpAttributes
+    {
+        /// <summary>For the op records.</summary>
+        protected OpAttributes()
+        {
+        }
+    }
 
     /// <summary>
     /// One operator application: reads <see cref="Inputs"/>, writes <see cref="Output"/> (indices into
@@ -131,6 +137,10 @@ namespace Gen.Runtime.Graph
     /// constants or values written by earlier nodes). Frontends build it from a declaration; the quantizer, the reference
     /// interpreter, the float model, calibration and the generator all walk it.
     /// </summary>
+    /// <param name="Values">Every value: the input, constants and each node's output.</param>
+    /// <param name="Nodes">The nodes in execution order.</param>
+    /// <param name="Input">The input value's index.</param>
+    /// <param name="Output">The output value's index.</param>
     public sealed record ModelGraph(ValueList<GraphValue> Values, ValueList<GraphNode> Nodes, int Input, int Output)
     {
         /// <summary>The input value.</summary>

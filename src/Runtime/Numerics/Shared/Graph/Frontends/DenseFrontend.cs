@@ -3,6 +3,10 @@ using System.Collections.Generic;
 namespace Gen.Runtime.Graph
 {
     /// <summary>One dense layer of an MLP as declared: tensors <c>{Name}.weight</c> [Outputs, inputs] and <c>{Name}.bias</c>.</summary>
+    /// <param name="Name">The tensor prefix and the output activation's name.</param>
+    /// <param name="Outputs">Output features.</param>
+    /// <param name="Activation">The activation fused into the output clamp.</param>
+    /// <param name="PerChannel">Symmetric INT8 weights with a scale per output channel (else one per tensor).</param>
     public sealed record DenseLayerDeclaration(string Name, int Outputs, FusedActivation Activation = FusedActivation.None, bool PerChannel = true);
 
     /// <summary>

@@ -14,6 +14,18 @@ namespace Gen.Runtime.Graph
     /// The tensor prefixes and activation names of one encoder layer, relative to the layer's prefix. A frontend picks the
     /// scheme its checkpoints use.
     /// </summary>
+    /// <param name="Norm1">The first LayerNorm (before attention, or after its residual add).</param>
+    /// <param name="Query">The query projection.</param>
+    /// <param name="Key">The key projection.</param>
+    /// <param name="Value">The value projection.</param>
+    /// <param name="Context">The attention context (an activation).</param>
+    /// <param name="AttentionOutput">The attention output projection.</param>
+    /// <param name="AttentionResidual">The residual add after attention (an activation).</param>
+    /// <param name="Norm2">The second LayerNorm.</param>
+    /// <param name="Fc1">The first feed-forward projection.</param>
+    /// <param name="Gelu">Its GELU (an activation).</param>
+    /// <param name="Fc2">The second feed-forward projection.</param>
+    /// <param name="FeedForwardResidual">The residual add after the feed-forward block (an activation).</param>
     public sealed record EncoderNames(string Norm1, string Query, string Key, string Value, string Context, string AttentionOutput,
         string AttentionResidual, string Norm2, string Fc1, string Gelu, string Fc2, string FeedForwardResidual)
     {

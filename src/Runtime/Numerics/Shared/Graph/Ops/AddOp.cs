@@ -1,6 +1,7 @@
 namespace Gen.Runtime.Graph
 {
     /// <summary>Attributes of an elementwise add; <see cref="What"/> names it in messages ("the attention residual add of 'blocks.0'").</summary>
+    /// <param name="What">The add as messages call it.</param>
     public sealed record AddAttributes(string What) : OpAttributes;
 
     /// <summary>The add of two INT8 values of one shape across scales, rounded once (<see cref="ResidualAddPlan"/>).</summary>

@@ -1,6 +1,7 @@
 namespace Gen.Runtime.Graph
 {
     /// <summary>Attributes of a GELU; <see cref="Part"/> names it in messages (the encoder layer).</summary>
+    /// <param name="Part">The declared part (the encoder layer's prefix).</param>
     public sealed record GeluAttributes(string Part) : OpAttributes;
 
     /// <summary>I-BERT's integer GELU from an INT8 input to INT8 (exact erf GELU in the float model).</summary>

@@ -5,6 +5,11 @@ namespace Gen.Runtime.Graph
     /// <see cref="Stride"/> pixels, one output row per window, its values ordered (channel, row, column) as a Conv2d
     /// weight flattens. A ViT's patchify is the case <c>Stride == Kernel</c>; a convolution is this followed by a dense layer.
     /// </summary>
+    /// <param name="Channels">Image channels.</param>
+    /// <param name="Height">Image rows.</param>
+    /// <param name="Width">Image columns.</param>
+    /// <param name="Kernel">Side of a square window.</param>
+    /// <param name="Stride">Pixels between windows.</param>
     public sealed record Im2ColAttributes(int Channels, int Height, int Width, int Kernel, int Stride) : OpAttributes
     {
         /// <summary>Windows per column of the image.</summary>
