@@ -117,7 +117,7 @@ namespace Gen.Runtime.Calibration
                 }
 
                 bool searched = calibration.WeightScales?.ContainsKey(l.Name) == true;
-                sb.Append(Invariant, $"| {l.Name} | {(l.PerChannel ? "per channel" : "per tensor")} | {lo:G6} | {hi:G6} | {(searched ? calibration.Method + " search (INT8 weights file)" : "max |w| / 127 (derived by the generator)")} |\n");
+                sb.Append(Invariant, $"| {l.Name} | {(l.PerChannel ? "per channel" : "per tensor")} | {lo:G6} | {hi:G6} | {(searched ? calibration.Method + " search (INT8 weights file)" : "max \\|w\\| / 127 (derived by the generator)")} |\n");
             }
 
             return sb.ToString();
