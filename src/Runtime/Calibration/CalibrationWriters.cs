@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Text;
+using Gen.Runtime.Graph;
+using Gen.Runtime.Interpreter;
 
 namespace Gen.Runtime.Calibration
 {
@@ -26,27 +28,34 @@ namespace Gen.Runtime.Calibration
         /// <summary>
         /// The attributes of the model declaration, ready to paste above a <c>partial</c> class:
         /// <c>[QuantizedModel]</c>, <c>[ModelInput]</c> and one <c>[Dense]</c> per layer, with every scale a
-        /// round-tripping float literal.
+        /// round-tripping float literal. Only models declared by one attribute per activation have them: a chain of dense
+        /// layers (<see cref="DenseChain"/>); other graphs read the <see cref="CalibrationText(ActivationCalibration)"/> file.
         /// </summary>
-        /// <param name="model">The calibration.</param>
+        /// <param name="calibration">The calibration.</param>
         /// <param name="weightsFile">The path for <c>[QuantizedModel]</c>: the float file, or the INT8 file from
-        /// <see cref="WriteQuantizedWeights"/> when <see cref="CalibratedModel.UsesGeneratorWeightScales"/> is false.</param>
-        public static string AttributeText(CalibratedModel model, string weightsFile)
+        /// <see cref="WriteQuantizedWeights"/> when <see cref="ActivationCalibration.UsesGeneratorWeightScales"/> is false.</param>
+        /// <exception cref="ArgumentException">The graph is not a chain of dense layers.</exception>
+        public static string AttributeText(ActivationCalibration calibration, string weightsFile)
         {
+            var graph = calibration.Graph;
+            string? problem = DenseChain.Problem(graph);
+            if (problem != null) throw new ArgumentException("Attribute lines are written for a chain of dense layers (an MLP); in this graph " + problem + ".", nameof(calibration));
+            var first = calibration.Tensors[0];
             var sb = new StringBuilder();
-            sb.Append("// Calibrated with ").Append(model.Method).Append(" (").Append(model.Input.Mode == RangeMode.Symmetric ? "symmetric" : "asymmetric")
-              .Append(" activations) on ").Append(model.Input.Statistics.BatchCount > 0 ? ((model.Input.Statistics.Count / Math.Max(1, model.Model.InputSize)).ToString(Invariant) + " rows") : "no data")
+            sb.Append("// Calibrated with ").Append(calibration.Method).Append(" (").Append(calibration.Mode == RangeMode.Symmetric ? "symmetric" : "asymmetric")
+              .Append(" activations) on ").Append(first.Statistics.BatchCount > 0 ? ((first.Statistics.Count / Math.Max(1, graph.InputSize)).ToString(Invariant) + " rows") : "no data")
               .Append(".\n");
             sb.Append("[QuantizedModel(\"").Append(weightsFile.Replace("\\", "/")).Append("\")]\n");
-            var input = model.Input.Parameters;
-            sb.Append(Invariant, $"[ModelInput({model.Model.InputSize}, Scale = {FloatLiteral(input.Scale)}, ZeroPoint = {input.ZeroPoint})]\n");
-            foreach (var layer in model.Layers)
+            var input = first.Parameters;
+            sb.Append(Invariant, $"[ModelInput({graph.InputSize}, Scale = {FloatLiteral(input.Scale)}, ZeroPoint = {input.ZeroPoint})]\n");
+            foreach (var node in graph.Nodes)
             {
-                var p = layer.Output.Parameters;
-                sb.Append(Invariant, $"[Dense(\"{layer.Layer.Name}\", {layer.Layer.Outputs}");
-                if (layer.Layer.Activation != FusedActivation.None) sb.Append(", Activation = Activation.").Append(layer.Layer.Activation);
+                var a = (DenseAttributes)node.Attributes;
+                var p = calibration[graph.Values[node.Output].Name].Parameters;
+                sb.Append(Invariant, $"[Dense(\"{node.Name}\", {a.Outputs}");
+                if (a.Activation != FusedActivation.None) sb.Append(", Activation = Activation.").Append(a.Activation);
                 sb.Append(Invariant, $", OutputScale = {FloatLiteral(p.Scale)}, OutputZeroPoint = {p.ZeroPoint}");
-                if (!layer.PerChannel) sb.Append(", Weights = WeightQuantization.PerTensor");
+                if (!a.PerChannel) sb.Append(", Weights = WeightQuantization.PerTensor");
                 sb.Append(")]\n");
             }
 
@@ -57,7 +66,7 @@ namespace Gen.Runtime.Calibration
         /// One line per activation, <c>name scale zero_point min max</c> (the format of the MNIST sample's
         /// <c>mnist_mlp.calibration.txt</c>), min and max being the calibrated range.
         /// </summary>
-        public static string CalibrationText(CalibratedModel model) => CalibrationText(model.Tensors);
+        public static string CalibrationText(ActivationCalibration calibration) => CalibrationText(calibration.Tensors);
 
         /// <summary>
         /// One line per tensor, <c>name scale zero_point min max</c>, in the given order; min and max are the calibrated
@@ -79,25 +88,27 @@ namespace Gen.Runtime.Calibration
 
         /// <summary>
         /// A markdown table, one row per activation: observed range, chosen range, scale, zero point, clipped
-        /// fraction, SQNR and (when given) the cosine similarity of the layer's float and INT8 outputs; then the
-        /// weight scales per layer.
+        /// fraction, SQNR and (when given) the cosine similarity of the activation's float and INT8 values
+        /// (<see cref="CalibrationMetrics.CosineSimilarities"/>); then the weight scales of every dense layer of
+        /// <paramref name="quantized"/>, the integer model.
         /// </summary>
-        public static string MarkdownReport(CalibratedModel model, IReadOnlyList<double>? layerCosines = null)
+        public static string MarkdownReport(ActivationCalibration calibration, QuantizedGraph quantized, IReadOnlyList<double>? cosines = null)
         {
             var sb = new StringBuilder();
             sb.Append("| tensor | method | observed min | observed max | chosen min | chosen max | scale | zero point | clipped % | SQNR dB | cosine (float vs INT8) |\n");
             sb.Append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-            int index = -1;
-            foreach (var t in model.Tensors)
+            for (int i = 0; i < calibration.Tensors.Count; i++)
             {
-                string cosine = index >= 0 && layerCosines != null ? layerCosines[index].ToString("F6", Invariant) : "";
+                var t = calibration.Tensors[i];
+                string cosine = cosines != null ? cosines[i].ToString("F6", Invariant) : "";
                 sb.Append(Invariant, $"| {t.Name} | {t.Method} | {t.Statistics.Min:G6} | {t.Statistics.Max:G6} | {t.Range.Min:G6} | {t.Range.Max:G6} | {t.Parameters.Scale.ToString("R", Invariant)} | {t.Parameters.ZeroPoint} | {100 * t.ClippedFraction:F4} | {t.Sqnr:F2} | {cosine} |\n");
-                index++;
             }
 
             sb.Append("\n| layer | weights | weight scale min | weight scale max | from |\n|---|---|---:|---:|---|\n");
-            foreach (var l in model.Layers)
+            for (int n = 0; n < quantized.Graph.Nodes.Count; n++)
             {
+                if (quantized.Graph.Nodes[n].Kind != OpKind.Dense) continue;
+                var l = quantized.Op<QuantizedDense>(n);
                 float lo = float.MaxValue, hi = 0;
                 foreach (float s in l.WeightScales)
                 {
@@ -105,31 +116,44 @@ namespace Gen.Runtime.Calibration
                     hi = Math.Max(hi, s);
                 }
 
-                sb.Append(Invariant, $"| {l.Layer.Name} | {(l.PerChannel ? "per channel" : "per tensor")} | {lo:G6} | {hi:G6} | {(l.MaxWeightScales ? "max |w| / 127 (derived by the generator)" : model.Method + " search (INT8 weights file)")} |\n");
+                bool searched = calibration.WeightScales?.ContainsKey(l.Name) == true;
+                sb.Append(Invariant, $"| {l.Name} | {(l.PerChannel ? "per channel" : "per tensor")} | {lo:G6} | {hi:G6} | {(searched ? calibration.Method + " search (INT8 weights file)" : "max \\|w\\| / 127 (derived by the generator)")} |\n");
             }
 
             return sb.ToString();
         }
 
         /// <summary>
-        /// Writes a safetensors file with, per layer, <c>name.weight</c> I8 [outputs, inputs], <c>name.weight_scale</c>
-        /// F32 [outputs] (or [1]) and the float bias <c>name.bias</c> F32: the generator's pre-quantized input, so
-        /// searched weight scales reach the generated code unchanged.
+        /// Writes a safetensors file with, per dense layer, <c>name.weight</c> I8 [outputs, inputs] at its searched scales
+        /// (<see cref="ActivationCalibration.WeightScales"/>, max scales for a layer without), <c>name.weight_scale</c> F32
+        /// [outputs] (or [1]) and the float bias <c>name.bias</c> F32: the generator's pre-quantized input, so searched
+        /// weight scales reach the generated code unchanged.
         /// </summary>
-        public static byte[] WriteQuantizedWeights(CalibratedModel model)
+        /// <param name="calibration">The calibration.</param>
+        /// <param name="model">The float model calibrated (its dense layers' weights).</param>
+        public static byte[] WriteQuantizedWeights(ActivationCalibration calibration, FloatModel model)
         {
             var tensors = new List<SafeTensorsBytes.Entry>();
-            foreach (var l in model.Layers)
+            int dense = 0;
+            foreach (var node in model.Graph.Nodes)
             {
-                var q = l.QuantizedWeights();
+                if (node.Kind != OpKind.Dense) continue;
+                var l = model.DenseLayers[dense++];
+                float[]? scales = null;
+                if (calibration.WeightScales?.TryGetValue(l.Name, out scales) != true)
+                {
+                    scales = WeightCalibration.Max(l.Weights, l.Outputs, ((DenseAttributes)node.Attributes).PerChannel);
+                }
+
+                var q = WeightCalibration.Quantize(l.Weights, l.Outputs, scales!);
                 var bytes = new byte[q.Length];
                 Buffer.BlockCopy(q, 0, bytes, 0, q.Length);
-                tensors.Add(new SafeTensorsBytes.Entry(l.Layer.Name + ".weight", "I8", new[] { l.Layer.Outputs, l.Layer.Inputs }, bytes));
-                tensors.Add(SafeTensorsBytes.Entry.Float(l.Layer.Name + ".weight_scale", new[] { l.WeightScales.Length }, l.WeightScales));
-                if (l.Layer.Bias != null) tensors.Add(SafeTensorsBytes.Entry.Float(l.Layer.Name + ".bias", new[] { l.Layer.Outputs }, l.Layer.Bias));
+                tensors.Add(new SafeTensorsBytes.Entry(l.Name + ".weight", "I8", new[] { l.Outputs, l.Inputs }, bytes));
+                tensors.Add(SafeTensorsBytes.Entry.Float(l.Name + ".weight_scale", new[] { scales!.Length }, scales));
+                if (l.Bias != null) tensors.Add(SafeTensorsBytes.Entry.Float(l.Name + ".bias", new[] { l.Outputs }, l.Bias));
             }
 
-            return SafeTensorsBytes.Write(tensors, new Dictionary<string, string> { ["format"] = "pt", ["calibration"] = model.Method });
+            return SafeTensorsBytes.Write(tensors, new Dictionary<string, string> { ["format"] = "pt", ["calibration"] = calibration.Method });
         }
     }
 }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Threading.Tasks;
+using Gen.Runtime.Graph;
 using Gen.Runtime.Interpreter;
 
 namespace Gen.Runtime.Calibration
@@ -20,9 +21,6 @@ namespace Gen.Runtime.Calibration
         /// <summary>Alternations of the activation search and the weight search per layer.</summary>
         public int Rounds { get; set; } = 2;
 
-        /// <summary>Whether weight scales are searched per output channel (otherwise one per tensor).</summary>
-        public bool PerChannelWeights { get; set; } = true;
-
         internal double Factor(int i) => Steps <= 1 ? HighFactor : LowFactor + (HighFactor - LowFactor) * i / (Steps - 1);
     }
 
@@ -34,27 +32,41 @@ namespace Gen.Runtime.Calibration
     /// model output's own scale is searched last, by the cosine of the output and its INT8 round trip.
     /// Activations are asymmetric INT8 (scaling the max range), weights symmetric.
     /// </summary>
+    /// <remarks>
+    /// The weight scales it tunes are those of dense layers, and each layer's search needs the quantized output of the one
+    /// before: it covers graphs that are a chain of dense layers (<see cref="DenseChain"/>, an MLP). For any other graph
+    /// (a vision transformer, say) use one of the activation calibrators.
+    /// </remarks>
     public static class EasyQuant
     {
+        /// <summary>Why EasyQuant cannot calibrate a graph, given the <see cref="DenseChain.Problem"/> of the graph.</summary>
+        public static string NotApplicable(string chainProblem) =>
+            "easyquant searches the weight scales of a chain of dense layers (an MLP), and in this graph " + chainProblem +
+            "; use max, max-ma, percentile[:P], mse or entropy.";
+
         /// <summary>Runs the search on <paramref name="samples"/> (rows; a few hundred suffice) from max-calibrated statistics.</summary>
-        public static CalibratedModel Calibrate(ActivationStatistics statistics, ReadOnlySpan<float> samples, EasyQuantOptions? options = null,
+        /// <exception cref="ArgumentException">The model is not a chain of dense layers.</exception>
+        public static ActivationCalibration Calibrate(ActivationStatistics statistics, ReadOnlySpan<float> samples, EasyQuantOptions? options = null,
             IProgress<int>? progress = null)
         {
             options ??= new EasyQuantOptions();
             var model = statistics.Model;
+            string? problem = DenseChain.Problem(model.Graph);
+            if (problem != null) throw new ArgumentException(NotApplicable(problem), nameof(statistics));
+            var layers = model.DenseLayers;
             var floats = model.Forward(samples);
             int rows = samples.Length / model.InputSize;
             var max = new MaxCalibrator();
             float[] a = samples.ToArray(); // the layer input as the quantized model computes it, before quantization
-            QuantizationParameters inputParameters = default;
-            var scalesPerLayer = new List<float[]>();
-            var inputCosines = new List<double>();
+            var scalesPerLayer = new Dictionary<string, float[]>(StringComparer.Ordinal);
             var chosen = new List<QuantizationParameters>();
-            for (int l = 0; l < model.Layers.Count; l++)
+            for (int l = 0; l < layers.Count; l++)
             {
-                var layer = model.Layers[l];
+                var layer = layers[l];
+                // Per output channel or one per tensor, as the layer is declared.
+                bool perChannel = ((DenseAttributes)model.Graph.Nodes[l].Attributes).PerChannel;
                 var range = max.ChooseRange(statistics.Tensors[l], RangeMode.Asymmetric);
-                float[] scales0 = ModelCalibrator.MaxWeightScales(layer.Weights, layer.Outputs, options.PerChannelWeights);
+                float[] scales0 = WeightCalibration.Max(layer.Weights, layer.Outputs, perChannel);
                 float[] scales = (float[])scales0.Clone();
                 float[] target = floats[l];
                 QuantizationParameters best = range.ToParameters(RangeMode.Asymmetric);
@@ -62,14 +74,14 @@ namespace Gen.Runtime.Calibration
                 for (int round = 0; round < options.Rounds; round++)
                 {
                     // Activation scale, weights fixed.
-                    float[] wq = FakeQuantizeWeights(layer, scales, options.PerChannelWeights);
+                    float[] wq = FakeQuantizeWeights(layer, scales, perChannel);
                     double bestCos = double.NegativeInfinity;
                     for (int i = options.Steps - 1; i >= 0; i--)
                     {
                         double f = options.Factor(i);
                         var p = new CalibrationRange(range.Min * f, range.Max * f).ToParameters(RangeMode.Asymmetric);
                         var candidate = FakeQuantize(a, p);
-                        double cos = CalibratedModel.CosineSimilarity(target, Layer(layer, candidate, wq, rows));
+                        double cos = CalibrationMetrics.CosineSimilarity(target, Layer(layer, candidate, wq, rows));
                         if (cos > bestCos)
                         {
                             bestCos = cos;
@@ -79,18 +91,17 @@ namespace Gen.Runtime.Calibration
                     }
 
                     // Weight scales, activation fixed: each channel on its own output column.
-                    SearchWeightScales(layer, ahat, target, rows, scales0, scales, options);
+                    SearchWeightScales(layer, ahat, target, rows, scales0, scales, perChannel, options);
                 }
 
                 chosen.Add(best);
-                scalesPerLayer.Add(scales);
-                a = Layer(layer, ahat, FakeQuantizeWeights(layer, scales, options.PerChannelWeights), rows);
-                if (l == 0) inputParameters = best;
+                scalesPerLayer.Add(layer.Name, scales);
+                a = Layer(layer, ahat, FakeQuantizeWeights(layer, scales, perChannel), rows);
                 progress?.Report(l + 1);
             }
 
             // The model output: its own round trip.
-            var outRange = max.ChooseRange(statistics.Tensors[model.Layers.Count], RangeMode.Asymmetric);
+            var outRange = max.ChooseRange(statistics.Tensors[layers.Count], RangeMode.Asymmetric);
             var last = floats[floats.Length - 1];
             QuantizationParameters outBest = outRange.ToParameters(RangeMode.Asymmetric);
             double outCos = double.NegativeInfinity;
@@ -98,7 +109,7 @@ namespace Gen.Runtime.Calibration
             {
                 double f = options.Factor(i);
                 var p = new CalibrationRange(outRange.Min * f, outRange.Max * f).ToParameters(RangeMode.Asymmetric);
-                double cos = CalibratedModel.CosineSimilarity(last, FakeQuantize(a, p));
+                double cos = CalibrationMetrics.CosineSimilarity(last, FakeQuantize(a, p));
                 if (cos > outCos)
                 {
                     outCos = cos;
@@ -107,23 +118,21 @@ namespace Gen.Runtime.Calibration
             }
 
             chosen.Add(outBest);
-            const string method = "easyquant";
-            var input = TensorCalibration.FromParameters(method, statistics.Tensors[0], RangeMode.Asymmetric, inputParameters);
-            var layers = new List<LayerCalibration>();
-            for (int l = 0; l < model.Layers.Count; l++)
+            // chosen[l] is the input of layer l (the graph input for l = 0), the last one the model output.
+            var tensors = new List<TensorCalibration>();
+            for (int t = 0; t < chosen.Count; t++)
             {
-                var output = TensorCalibration.FromParameters(method, statistics.Tensors[l + 1], RangeMode.Asymmetric, chosen[l + 1]);
-                layers.Add(new LayerCalibration(model.Layers[l], output, scalesPerLayer[l], options.PerChannelWeights, false));
+                tensors.Add(TensorCalibration.FromParameters(CalibrationMethods.EasyQuant, statistics.Tensors[t], RangeMode.Asymmetric, chosen[t]));
             }
 
-            return new CalibratedModel(model, method, input, layers);
+            return new ActivationCalibration(model.Graph, CalibrationMethods.EasyQuant, statistics.Samples, tensors, scalesPerLayer);
         }
 
         private static void SearchWeightScales(FloatDense layer, float[] ahat, float[] target, int rows, float[] scales0, float[] scales,
-            EasyQuantOptions options)
+            bool perChannel, EasyQuantOptions options)
         {
             int k = layer.Inputs, n = layer.Outputs;
-            if (!options.PerChannelWeights)
+            if (!perChannel)
             {
                 double bestCos = double.NegativeInfinity;
                 float chosen = scales[0];
@@ -131,7 +140,7 @@ namespace Gen.Runtime.Calibration
                 {
                     float s = (float)(scales0[0] * options.Factor(i));
                     if (!(s > 0)) continue;
-                    double cos = CalibratedModel.CosineSimilarity(target, Layer(layer, ahat, FakeQuantizeWeights(layer, new[] { s }, false), rows));
+                    double cos = CalibrationMetrics.CosineSimilarity(target, Layer(layer, ahat, FakeQuantizeWeights(layer, new[] { s }, false), rows));
                     if (cos > bestCos)
                     {
                         bestCos = cos;
@@ -159,7 +168,7 @@ namespace Gen.Runtime.Calibration
                     if (!(s > 0)) continue;
                     for (int j = 0; j < k; j++) wq[j] = s * QuantizationMath.Quantize(w[j], s, 0, -QuantizationMath.SymmetricInt8Max, QuantizationMath.SymmetricInt8Max);
                     for (int r = 0; r < rows; r++) y[r] = FloatDense.Activate(FloatDense.Dot(ahat.AsSpan(r * k, k), wq) + bias, layer.Activation);
-                    double cos = CalibratedModel.CosineSimilarity(column, y);
+                    double cos = CalibrationMetrics.CosineSimilarity(column, y);
                     if (cos > bestCos)
                     {
                         bestCos = cos;

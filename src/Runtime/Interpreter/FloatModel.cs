@@ -194,7 +194,7 @@ namespace Gen.Runtime.Interpreter
         public FloatModel(ModelGraph graph, SafeTensorsFile weights)
         {
             Graph = graph ?? throw new ArgumentNullException(nameof(graph));
-            if (weights is null) throw new ArgumentNullException(nameof(weights));
+            Weights = weights ?? throw new ArgumentNullException(nameof(weights));
             var problems = new ProblemList();
             var reader = new WeightReader(weights, problems);
             _ops = new Float.FloatOp[graph.Nodes.Count];
@@ -303,6 +303,9 @@ namespace Gen.Runtime.Interpreter
 
         /// <summary>The graph.</summary>
         public ModelGraph Graph { get; }
+
+        /// <summary>The weights file the model was read from (what the integer model is quantized from).</summary>
+        public SafeTensorsFile Weights { get; }
 
         /// <summary>Values per input sample.</summary>
         public int InputSize => Graph.InputSize;

@@ -46,18 +46,18 @@ namespace Gen.Tests.Calibration
             var heldOut = images.AsSpan(training * pixels).ToArray();
             var heldOutLabels = labels.AsSpan(training).ToArray();
             var stats = ActivationStatistics.Collect(model, calibration);
-            double floatAccuracy = CalibratedModel.FloatAccuracy(model, heldOut, heldOutLabels);
+            double floatAccuracy = CalibrationMetrics.FloatAccuracy(model, heldOut, heldOutLabels);
             Assert.Equal(95.60, floatAccuracy, 2);
 
             var subset = new float[512 * pixels];
             for (int i = 0; i < 512; i++) calibration.Slice(i * training / 512 * pixels, pixels).CopyTo(subset.AsSpan(i * pixels));
             var results = new List<(string Method, double Accuracy)>();
-            foreach (string method in ModelCalibrator.MethodNames)
+            foreach (string method in CalibrationMethods.Names)
             {
-                var calibrated = method == "easyquant"
+                var calibrated = method == CalibrationMethods.EasyQuant
                     ? EasyQuant.Calibrate(stats, subset)
-                    : ModelCalibrator.Calibrate(stats, ModelCalibrator.CreateCalibrator(method));
-                results.Add((calibrated.Method, calibrated.Accuracy(heldOut, heldOutLabels)));
+                    : ActivationCalibration.Calibrate(stats, CalibrationMethods.Create(method), CalibrationMethods.Create(method));
+                results.Add((calibrated.Method, CalibrationMetrics.Accuracy(calibrated.Quantize(model), heldOut, heldOutLabels)));
             }
 
             _output.WriteLine($"| float32 | {floatAccuracy:F2} | |");
@@ -79,7 +79,7 @@ namespace Gen.Tests.Calibration
                 DenseLayerSpec.ParseList("fc1:128:relu,fc2:10"));
             var (images, _) = Load();
             var stats = ActivationStatistics.Collect(model, images.AsSpan(0, 8000 * 784));
-            var calibrated = ModelCalibrator.Calibrate(stats, new MaxCalibrator());
+            var calibrated = ActivationCalibration.Calibrate(stats, new MaxCalibrator());
             var expected = File.ReadAllLines(Path.Combine(data, "mnist_mlp.calibration.txt")).Select(l => l.Split(' ')).ToArray();
             var actual = CalibrationWriters.CalibrationText(calibrated).TrimEnd('\n').Split('\n').Select(l => l.Split(' ')).ToArray();
             Assert.Equal(expected.Length, actual.Length);

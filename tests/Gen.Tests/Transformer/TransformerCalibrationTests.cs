@@ -206,7 +206,8 @@ namespace Gen.Tests.Transformer
             File.WriteAllText(written, "kept\n");
             var error = new StringWriter();
             Assert.Equal(2, CalibrateCommand.Run(new[] { "transformer", "--weights", weights, "--data", data }.Concat(good).ToArray(), new StringWriter(), error));
-            Assert.Equal($"error: '{written}' exists; without --out, gen-calibrate writes beside the weights only where that overwrites nothing: " +
+            // The report beside it exists too: the verb writes the same files as the MLP's.
+            Assert.Equal($"error: '{written}' exists (and 1 more of the files to write); without --out, gen-calibrate writes beside the weights only where that overwrites nothing: " +
                 "pass --out <folder> to write elsewhere, or --force to overwrite.", error.ToString().TrimEnd());
             Assert.Equal("kept\n", File.ReadAllText(written));
             Assert.Equal(0, CalibrateCommand.Run(new[] { "transformer", "--weights", weights, "--data", data, "--force" }.Concat(good).ToArray(), new StringWriter(), new StringWriter()));
