@@ -24,6 +24,8 @@ namespace Gen.Generators.Emitting
         public static string Emit(ModelPlan plan)
         {
             var g = plan.Graph!;
+            // The Run API reads INT8 values; one that reads token ids comes with the frontend that needs it (BERT).
+            if (g.InputValue.IsTokenIds) throw new System.NotSupportedException("A model whose input is token ids has no Run API yet.");
             var names = MethodNames(plan, g);
             var dense = g.DenseLayers();
             var denseNames = g.Nodes.Select((n, i) => (n, i)).Where(x => x.n is DenseNodePlan).Select(x => names[x.i]).ToArray();
@@ -135,6 +137,7 @@ namespace Gen.Generators.Emitting
                     LayerNormNodePlan p => allocator.Take(ModelEmitter.Pascal(p.Name), ModelEmitter.Pascal(p.Name) + "LayerNorm", LayerNormEmitter.Suffixes),
                     AttentionNodePlan p => allocator.Take(ModelEmitter.Pascal(p.Prefix) + "Attention", null, AttentionEmitter.Suffixes),
                     GeluNodePlan p => allocator.Take(ModelEmitter.Pascal(p.Part) + "Gelu", null, GeluEmitter.Suffixes),
+                    EmbeddingNodePlan p => allocator.Take(ModelEmitter.Pascal(p.Name), "Embedding" + ModelEmitter.Pascal(p.Name), EmbeddingEmitter.Suffixes),
                     _ => allocator.Take(ModelEmitter.Pascal(node.Name), null, single),
                 };
             }
@@ -150,7 +153,8 @@ namespace Gen.Generators.Emitting
 
         private static string ConstantName(string addMethod) => addMethod == "AddPosition" ? "Position" : addMethod + "Constant";
 
-        private static void EmitMethods(CodeWriter w, GraphPlan g, NodePlan node, string name)
+        /// <summary>One node's methods and data (the one-op tests and new families use it alone).</summary>
+        internal static void EmitMethods(CodeWriter w, GraphPlan g, NodePlan node, string name)
         {
             switch (node)
             {
@@ -174,6 +178,9 @@ namespace Gen.Generators.Emitting
                     break;
                 case MeanPoolNodePlan p:
                     MeanPoolEmitter.Emit(w, name, p);
+                    break;
+                case EmbeddingNodePlan p:
+                    EmbeddingEmitter.Emit(w, name, p);
                     break;
                 default:
                     throw new System.NotSupportedException("No emitter for " + node.GetType().Name);
@@ -200,6 +207,8 @@ namespace Gen.Generators.Emitting
                     return (reads[0] == write ? "" : $"{reads[0]}.CopyTo({write}); ") + GeluEmitter.Call(name, write);
                 case MeanPoolNodePlan:
                     return MeanPoolEmitter.Call(name, reads[0], write);
+                case EmbeddingNodePlan:
+                    return EmbeddingEmitter.Call(name, reads[0], write);
                 default:
                     throw new System.NotSupportedException("No emitter for " + node.GetType().Name);
             }

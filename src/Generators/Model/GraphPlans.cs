@@ -4,8 +4,8 @@ namespace Gen.Generators.Model
     // The graph ready to emit. Like every plan it holds only values and equatable arrays, so the incremental pipeline
     // compares it by value; the shared graph and op classes it comes from stay out of the pipeline.
 
-    /// <summary>One value of the graph, per sample: its name, rows and row length, and whether it is a constant.</summary>
-    internal sealed record ValuePlan(string Name, int Rows, int Columns, bool IsConstant)
+    /// <summary>One value of the graph, per sample: its name, rows and row length, whether it is a constant or token ids.</summary>
+    internal sealed record ValuePlan(string Name, int Rows, int Columns, bool IsConstant, bool IsTokenIds = false)
     {
         public long Elements => (long)Rows * Columns;
     }

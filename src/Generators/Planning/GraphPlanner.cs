@@ -38,7 +38,7 @@ namespace Gen.Generators.Planning
         private static (ValuePlan[] Values, NodePlan[] Nodes, bool RowWise) Nodes(QuantizedGraph model, CompilationFacts facts)
         {
             var graph = model.Graph;
-            var values = graph.Values.Select(v => new ValuePlan(v.Name, v.Rows, v.Columns, v.IsConstant)).ToArray();
+            var values = graph.Values.Select(v => new ValuePlan(v.Name, v.Rows, v.Columns, v.IsConstant, v.IsTokenIds)).ToArray();
             var nodes = new NodePlan[graph.Nodes.Count];
             for (int i = 0; i < nodes.Length; i++)
             {
@@ -54,6 +54,7 @@ namespace Gen.Generators.Planning
                     OpKind.Attention => AttentionEmitter.Plan(node, (AttentionPlan)op, input.Rows, input.Columns),
                     OpKind.Gelu => GeluEmitter.Plan(node, (GeluPlan)op, model),
                     OpKind.MeanPool => MeanPoolEmitter.Plan(node, (MeanPoolPlan)op, input.Columns),
+                    OpKind.Embedding => EmbeddingEmitter.Plan(node, (EmbeddingPlan)op, input.Elements),
                     _ => throw new System.NotSupportedException($"No emitter for {node.Kind}."),
                 };
             }

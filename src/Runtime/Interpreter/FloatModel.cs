@@ -211,6 +211,7 @@ namespace Gen.Runtime.Interpreter
                     OpKind.Attention => new Float.AttentionFloat(node, graph, _memory),
                     OpKind.Gelu => new Float.GeluFloat(node, graph),
                     OpKind.MeanPool => new Float.MeanPoolFloat(node, graph),
+                    OpKind.Embedding => new Float.EmbeddingFloat(node, graph, reader, _memory),
                     _ => throw new NotSupportedException($"No float kernel for {node.Kind}."),
                 };
                 if (_ops[i] is Float.DenseFloat d) dense.Add(d.Layer);
@@ -353,6 +354,20 @@ namespace Gen.Runtime.Interpreter
             }
         }
 
+        /// <summary>
+        /// Runs a model that reads token ids (<see cref="GraphValue.IsTokenIds"/>): sequences of <see cref="InputSize"/> ids one
+        /// after another; the ids travel in the float input buffer, exactly (every id below 2^24 is a float).
+        /// </summary>
+        /// <exception cref="ArgumentException">The model reads values, or the spans do not hold whole sequences.</exception>
+        /// <exception cref="ArgumentOutOfRangeException">An id is outside an embedding's vocabulary.</exception>
+        public void Run(ReadOnlySpan<int> ids, Span<float> output, ActivationTrace? trace = null)
+        {
+            if (!Graph.InputValue.IsTokenIds) throw new ArgumentException("This model reads values, not token ids.", nameof(ids));
+            var values = new float[ids.Length];
+            for (int i = 0; i < ids.Length; i++) values[i] = ids[i] < 0 || ids[i] >= 1 << 24 ? -1 : ids[i];
+            Run(values, output, trace, null);
+        }
+
         /// <summary>Runs a batch of rows and returns every node's activation (after its activation function), in order.</summary>
         public float[][] Forward(ReadOnlySpan<float> inputs)
         {
@@ -390,7 +405,7 @@ namespace Gen.Runtime.Interpreter
             var graph = Graph;
             float* x = _values[graph.Input];
             input.CopyTo(new Span<float>(x, input.Length));
-            trace?.Invoke(graph.InputValue.Name, input);
+            if (!graph.InputValue.IsTokenIds) trace?.Invoke(graph.InputValue.Name, input); // ids are no activation
             foreach (var op in _ops)
             {
                 op.Run(_values, samples);

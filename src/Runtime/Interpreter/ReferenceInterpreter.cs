@@ -48,6 +48,7 @@ namespace Gen.Runtime.Interpreter
         /// <exception cref="ArgumentException">The spans do not hold the same whole, non-zero number of samples.</exception>
         public void Run(ReadOnlySpan<sbyte> input, Span<sbyte> output, QuantizedActivationTrace? trace = null)
         {
+            if (Model.Graph.InputValue.IsTokenIds) throw new ArgumentException("This model reads token ids: pass them as ints.", nameof(input));
             if (input.Length == 0 || input.Length % InputSize != 0)
             {
                 throw new ArgumentException($"Input of {input.Length} values is not a whole, non-zero number of rows of {InputSize}.", nameof(input));
@@ -63,17 +64,40 @@ namespace Gen.Runtime.Interpreter
             int together = Model.Graph.IsRowWise && trace is null ? batch : 1;
             for (int b = 0; b < batch; b += together)
             {
-                RunSamples(input.Slice(b * InputSize, together * InputSize), output.Slice(b * OutputSize, together * OutputSize), together, trace);
+                RunSamples(input.Slice(b * InputSize, together * InputSize), null, output.Slice(b * OutputSize, together * OutputSize), together, trace);
             }
         }
 
-        private void RunSamples(ReadOnlySpan<sbyte> input, Span<sbyte> output, int samples, QuantizedActivationTrace? trace)
+        /// <summary>Runs a model that reads token ids (<see cref="GraphValue.IsTokenIds"/>): sequences of <see cref="InputSize"/> ids one after another.</summary>
+        /// <exception cref="ArgumentException">The model reads INT8 values, or the spans do not hold the same whole, non-zero number of sequences.</exception>
+        /// <exception cref="ArgumentOutOfRangeException">An id is outside an embedding's vocabulary.</exception>
+        public void Run(ReadOnlySpan<int> ids, Span<sbyte> output, QuantizedActivationTrace? trace = null)
+        {
+            if (!Model.Graph.InputValue.IsTokenIds) throw new ArgumentException("This model reads INT8 values, not token ids.", nameof(ids));
+            if (ids.Length == 0 || ids.Length % InputSize != 0)
+            {
+                throw new ArgumentException($"{ids.Length} ids are not a whole, non-zero number of sequences of {InputSize}.", nameof(ids));
+            }
+
+            int batch = ids.Length / InputSize;
+            if (output.Length != batch * OutputSize)
+            {
+                throw new ArgumentException($"Output holds {output.Length} values; {batch} sequences need {batch * OutputSize}.", nameof(output));
+            }
+
+            for (int b = 0; b < batch; b++)
+            {
+                RunSamples(default, ids.Slice(b * InputSize, InputSize).ToArray(), output.Slice(b * OutputSize, OutputSize), 1, trace);
+            }
+        }
+
+        private void RunSamples(ReadOnlySpan<sbyte> input, int[]? ids, Span<sbyte> output, int samples, QuantizedActivationTrace? trace)
         {
             var graph = Model.Graph;
             var values = new sbyte[graph.Values.Count][];
             for (int i = 0; i < values.Length; i++) values[i] = Model.Constants[i] ?? Array.Empty<sbyte>();
             values[graph.Input] = input.ToArray();
-            trace?.Invoke(graph.InputValue.Name, values[graph.Input], Model.Input);
+            if (ids is null) trace?.Invoke(graph.InputValue.Name, values[graph.Input], Model.Input);
             for (int n = 0; n < graph.Nodes.Count; n++)
             {
                 var node = graph.Nodes[n];
@@ -89,6 +113,7 @@ namespace Gen.Runtime.Interpreter
                     case OpKind.Attention: AttentionReference.Run((AttentionPlan)op, In(0), In(1), In(2), output1); break;
                     case OpKind.Gelu: GeluReference.Run((GeluPlan)op, In(0), output1); break;
                     case OpKind.MeanPool: MeanPoolReference.Run((MeanPoolPlan)op, In(0), output1); break;
+                    case OpKind.Embedding: EmbeddingReference.Run((EmbeddingPlan)op, ids!, output1); break;
                     default: throw new NotSupportedException($"No reference kernel for {node.Kind}.");
                 }
 

@@ -57,7 +57,7 @@ namespace Gen.Tests.Generator
             Assert.Empty(run.Errors);
 
             var type = run.Load().GetType("DiffTest.Model")!;
-            Assert.Equal(new[] { "Scalar", "Vector128", "Avx2", "Avx512" }, Enum.GetNames(type.GetNestedType("KernelPath")!));
+            Assert.Equal(new[] { "Scalar", "Vector128", "Avx2", "Avx512", "AdvSimd", "AdvSimdDp" }, Enum.GetNames(type.GetNestedType("KernelPath")!));
             var single = type.GetMethod("Run", new[] { typeof(ReadOnlySpan<sbyte>), typeof(Span<sbyte>) })!.CreateDelegate<DifferentialTests.RunRow>();
             var batch = type.GetMethod("Run", new[] { typeof(ReadOnlySpan<sbyte>), typeof(Span<sbyte>), typeof(int) })!.CreateDelegate<DifferentialTests.RunBatch>();
             var rng = new Random(82);

@@ -183,5 +183,62 @@ namespace Gen.Tests.Ops
             Assert.Empty(run.Errors);
             return run.Load().GetType("OpTest.Op")!;
         }
+
+        private delegate void Gather(ReadOnlySpan<int> ids, Span<sbyte> output);
+
+        [Theory]
+        [InlineData(1, 1, 1)]
+        [InlineData(7, 37, 5)]
+        [InlineData(100, 16, 33)]
+        public void GeneratedEmbeddingEqualsItsReferenceKernel(int vocabulary, int width, int tokens)
+        {
+            var rng = new Random(vocabulary * 31 + tokens);
+            var table = Enumerable.Range(0, vocabulary * width).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+            byte[] weights = new SafeTensorsWriter().F32("embed.weight", table, vocabulary, width).ToBytes();
+
+            var b = new GraphBuilder();
+            var runtimeGraph = b.Build(b.Embedding(b.TokenIds("ids", tokens), "embed", vocabulary, width, 1));
+            var reference = new ReferenceInterpreter(QuantizedGraph.Create(runtimeGraph,
+                SafeTensorsFile.Parse(weights), n => throw new InvalidOperationException("an embedding needs no parameters: " + n)));
+            var gb = new G.GraphBuilder();
+            var graph = gb.Build(G.EmbeddingOp.Embedding(gb, gb.TokenIds("ids", tokens), "embed", vocabulary, width, 1));
+            var problems = new G.ProblemList();
+            var quantized = G.QuantizedGraph.TryCreate(graph, GRuntime.SafeTensorsFile.Parse(weights), n => throw new InvalidOperationException(n), problems)!;
+            var facts = new generator::Gen.Generators.Model.CompilationFacts(true, false);
+            var plan = generator::Gen.Generators.Planning.GraphPlanner.Plan(quantized, facts, "embedding", "one table", "sequence");
+
+            // The op's methods alone in a class: a model reading ids gets its Run API with the BERT frontend.
+            var w = new generator::Gen.Generators.Emitting.CodeWriter();
+            w.Line("using System;");
+            w.Open("namespace OpTest");
+            w.Open("public static class Op");
+            generator::Gen.Generators.Emitting.GraphEmitter.EmitMethods(w, plan, plan.Nodes[0], "Embedding");
+            w.Close();
+            w.Close();
+            var run = new GeneratorRun { Output = GeneratorHarness.Compilation(w.ToString()), GeneratorDiagnostics = System.Collections.Immutable.ImmutableArray<Microsoft.CodeAnalysis.Diagnostic>.Empty, Driver = null! };
+            Assert.Empty(run.Errors);
+            var gather = run.Load().GetType("OpTest.Op")!.GetMethod("Embedding", BindingFlags.NonPublic | BindingFlags.Static)!.CreateDelegate<Gather>();
+
+            var ids = Enumerable.Range(0, tokens).Select(t => t == 0 ? vocabulary - 1 : rng.Next(vocabulary)).ToArray();
+            var expected = new sbyte[tokens * width];
+            reference.Run(ids, expected);
+            var actual = new sbyte[expected.Length];
+            gather(ids, actual);
+            Assert.Equal(expected, actual);
+            if (expected.Length > 8) Assert.True(expected.Distinct().Count() > 2, "degenerate table");
+
+            // The float kernel gathers the float rows themselves.
+            var floats = new FloatModel(runtimeGraph, SafeTensorsFile.Parse(weights));
+            var rows = new float[tokens * width];
+            floats.Run(ids, rows);
+            for (int t = 0; t < tokens; t++) Assert.Equal(table.AsSpan(ids[t] * width, width).ToArray(), rows.AsSpan(t * width, width).ToArray());
+
+            // An id outside the vocabulary is refused by all three, naming the limit.
+            ids[tokens - 1] = vocabulary;
+            Assert.Throws<ArgumentOutOfRangeException>(() => floats.Run(ids, rows));
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => gather(ids, actual));
+            Assert.Contains($"outside the vocabulary of {vocabulary}", e.Message);
+            Assert.Throws<ArgumentOutOfRangeException>(() => reference.Run(ids, expected));
+        }
     }
 }

@@ -25,6 +25,9 @@ namespace Gen.Runtime.Graph
         /// <summary>Declares the graph input.</summary>
         public int Input(string name, params int[] shape) => AddValue(new GraphValue(name, new ValueList<int>(shape)));
 
+        /// <summary>Declares the graph input as <paramref name="tokens"/> token ids (what embeddings read).</summary>
+        public int TokenIds(string name, int tokens) => AddValue(new GraphValue(name, new ValueList<int>(new[] { tokens }), IsTokenIds: true));
+
         /// <summary>Declares a constant read from the weights tensor <paramref name="tensor"/>, whose accepted shapes are <paramref name="accepted"/>.</summary>
         public int Constant(string tensor, int[] shape, params int[][] accepted) =>
             AddValue(new GraphValue(tensor, new ValueList<int>(shape), tensor,

@@ -33,6 +33,9 @@ namespace Gen.Runtime.Graph
 
         /// <summary>The mean of the rows (<see cref="MeanPoolOp"/>).</summary>
         MeanPool,
+
+        /// <summary>A row of a table per token id (<see cref="EmbeddingOp"/>).</summary>
+        Embedding,
     }
 
     /// <summary>A read-only list that compares by its elements, so that graph parts compare by value.</summary>
@@ -84,7 +87,10 @@ namespace Gen.Runtime.Graph
     /// <param name="Constant">For a constant (a learned table such as a position embedding), the weights tensor it is read
     /// from, and <see cref="ConstantShapes"/> the shapes the tensor may have; null for an activation.</param>
     /// <param name="ConstantShapes">The accepted shapes of <see cref="Constant"/>'s tensor.</param>
-    public sealed record GraphValue(string Name, ValueList<int> Shape, string? Constant = null, ValueList<ValueList<int>>? ConstantShapes = null)
+    /// <param name="IsTokenIds">Whether the value holds token ids (int) rather than INT8 activations: an input that
+    /// embeddings read.</param>
+    public sealed record GraphValue(string Name, ValueList<int> Shape, string? Constant = null, ValueList<ValueList<int>>? ConstantShapes = null,
+        bool IsTokenIds = false)
     {
         /// <summary>Values per row: the last dimension.</summary>
         public int Columns => Shape[Shape.Count - 1];
@@ -169,9 +175,10 @@ namespace Gen.Runtime.Graph
         public IReadOnlyList<string> Activations()
         {
             var names = new List<string> { InputValue.Name };
+            if (InputValue.IsTokenIds) names.Clear(); // ids have no quantization
             foreach (var node in Nodes)
             {
-                if (OpRules.KeepsInputQuantization(node.Kind)) continue;
+                if (OpRules.KeepsInputQuantization(node.Kind) || OpRules.QuantizationFromWeights(node.Kind)) continue;
                 names.Add(Values[node.Output].Name);
             }
 
@@ -193,6 +200,9 @@ namespace Gen.Runtime.Graph
 
         /// <summary>Whether the op works on each row alone.</summary>
         public static bool IsRowWise(OpKind kind) => kind == OpKind.Dense || kind == OpKind.Add || kind == OpKind.LayerNorm || kind == OpKind.Gelu;
+
+        /// <summary>Whether the op's output takes a quantization its weights decide (an embedding table's) instead of parameters.</summary>
+        public static bool QuantizationFromWeights(OpKind kind) => kind == OpKind.Embedding;
 
         /// <summary>Whether the generated code may write the op's output over its (single) input.</summary>
         public static bool RunsInPlace(OpKind kind) => kind == OpKind.Gelu;

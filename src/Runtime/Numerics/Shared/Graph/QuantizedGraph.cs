@@ -65,6 +65,7 @@ namespace Gen.Runtime.Graph
                     OpKind.Attention => AttentionOp.Quantize(context, node),
                     OpKind.Gelu => GeluOp.Quantize(context, node),
                     OpKind.MeanPool => MeanPoolOp.Quantize(context, node),
+                    OpKind.Embedding => EmbeddingOp.Quantize(context, node),
                     _ => null,
                 };
                 if (op is null || problems.Any) return null;
@@ -119,7 +120,7 @@ namespace Gen.Runtime.Graph
             Quantization = new QuantizationParameters[graph.Values.Count];
             Constants = new sbyte[graph.Values.Count][];
             _constantFloats = new float[graph.Values.Count][];
-            Quantization[graph.Input] = parameters(graph.InputValue.Name);
+            if (!graph.InputValue.IsTokenIds) Quantization[graph.Input] = parameters(graph.InputValue.Name);
         }
 
         /// <summary>The graph.</summary>
@@ -144,8 +145,14 @@ namespace Gen.Runtime.Graph
         /// <summary>The value read as input <paramref name="i"/>.</summary>
         public GraphValue InValue(GraphNode node, int i = 0) => Graph.Values[node.Inputs[i]];
 
-        internal void SetOutput(GraphNode node) =>
+        internal void SetOutput(GraphNode node)
+        {
+            if (OpRules.QuantizationFromWeights(node.Kind)) return; // the op sets it (SetQuantization)
             Quantization[node.Output] = OpRules.KeepsInputQuantization(node.Kind) ? Quantization[node.Inputs[0]] : _parameters(Graph.Values[node.Output].Name);
+        }
+
+        /// <summary>Sets the quantization of a value the op's weights decide (<see cref="OpRules.QuantizationFromWeights"/>).</summary>
+        public void SetQuantization(int value, QuantizationParameters quantization) => Quantization[value] = quantization;
 
         // A constant is read, and quantized symmetric per tensor (scale max |value| / 127), when its first reader comes.
         internal bool LoadConstants(GraphNode node)
