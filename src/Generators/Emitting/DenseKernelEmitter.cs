@@ -139,7 +139,8 @@ namespace Gen.Generators.Emitting
 
             KernelPacker.ArmLayout(layer, out _, out _, out int kpa);
             w.Line($"// The ARM64 kernels read signed activations, {I(ArmStride(kpa))} bytes per row (whole 16-byte loads of four steps).");
-            w.Line($"Span<sbyte> xa = {w.StackAlloc("sbyte", RowBlock * ArmStride(kpa))};");
+            // Only ARM64 reserves it: IsSupported is a JIT-time constant, so elsewhere the stackalloc (and its zeroing) is compiled out.
+            w.Line($"Span<sbyte> xa = AdvSimd.Arm64.IsSupported ? {w.StackAlloc("sbyte", RowBlock * ArmStride(kpa))} : default;");
             w.Line($"ref {elem} x = ref MemoryMarshal.GetReference(xs);");
             w.Line("ref sbyte y = ref MemoryMarshal.GetReference(output);");
             w.Open($"for (int row = 0; row < rows; row += {I(RowBlock)})");

@@ -320,9 +320,6 @@ namespace Gen.Runtime.Interpreter
         /// <summary>The dense layers' float weights in the order the graph runs them.</summary>
         public IReadOnlyList<FloatDense> DenseLayers { get; }
 
-        /// <summary>The dense layers (an MLP's layers).</summary>
-        public IReadOnlyList<FloatDense> Layers => DenseLayers;
-
         /// <summary>
         /// Runs whole samples stored one after another and writes their outputs; when <paramref name="trace"/> is not null it
         /// sees every activation in the order of <see cref="ActivationNames"/> (for an MLP several rows at a time, for other

@@ -174,8 +174,8 @@ namespace Gen.Runtime.Graph
         /// </summary>
         public IReadOnlyList<string> Activations()
         {
-            var names = new List<string> { InputValue.Name };
-            if (InputValue.IsTokenIds) names.Clear(); // ids have no quantization
+            // Token ids are no activation: they have no quantization.
+            var names = InputValue.IsTokenIds ? new List<string>() : new List<string> { InputValue.Name };
             foreach (var node in Nodes)
             {
                 if (OpRules.KeepsInputQuantization(node.Kind) || OpRules.QuantizationFromWeights(node.Kind)) continue;
