@@ -134,6 +134,7 @@ namespace Gen.Generators.Emitting
                     AddNodePlan p => allocator.Take(ModelEmitter.Pascal(g.Values[p.Output].Name), "Add" + ModelEmitter.Pascal(g.Values[p.Output].Name), new[] { "", "Constant" }),
                     MeanPoolNodePlan when One<MeanPoolNodePlan>() => "MeanPool",
                     MeanPoolNodePlan p => allocator.Take("MeanPool" + ModelEmitter.Pascal(p.Name), null, single),
+                    ClsTokenNodePlan p => allocator.Take("ClsToken", "ClsToken" + ModelEmitter.Pascal(p.Name), single),
                     LayerNormNodePlan p => allocator.Take(ModelEmitter.Pascal(p.Name), ModelEmitter.Pascal(p.Name) + "LayerNorm", LayerNormEmitter.Suffixes),
                     AttentionNodePlan p => allocator.Take(ModelEmitter.Pascal(p.Prefix) + "Attention", null, AttentionEmitter.Suffixes),
                     GeluNodePlan p => allocator.Take(ModelEmitter.Pascal(p.Part) + "Gelu", null, GeluEmitter.Suffixes),
@@ -182,6 +183,9 @@ namespace Gen.Generators.Emitting
                 case EmbeddingNodePlan p:
                     EmbeddingEmitter.Emit(w, name, p);
                     break;
+                case ClsTokenNodePlan p:
+                    ClsTokenEmitter.Emit(w, name, p);
+                    break;
                 default:
                     throw new System.NotSupportedException("No emitter for " + node.GetType().Name);
             }
@@ -209,6 +213,8 @@ namespace Gen.Generators.Emitting
                     return MeanPoolEmitter.Call(name, reads[0], write);
                 case EmbeddingNodePlan:
                     return EmbeddingEmitter.Call(name, reads[0], write);
+                case ClsTokenNodePlan:
+                    return ClsTokenEmitter.Call(name, reads[0], write);
                 default:
                     throw new System.NotSupportedException("No emitter for " + node.GetType().Name);
             }

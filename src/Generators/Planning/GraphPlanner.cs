@@ -55,6 +55,7 @@ namespace Gen.Generators.Planning
                     OpKind.Gelu => GeluEmitter.Plan(node, (GeluPlan)op, model),
                     OpKind.MeanPool => MeanPoolEmitter.Plan(node, (MeanPoolPlan)op, input.Columns),
                     OpKind.Embedding => EmbeddingEmitter.Plan(node, (EmbeddingPlan)op, input.Elements),
+                    OpKind.ClsToken => ClsTokenEmitter.Plan(node, input.Columns),
                     _ => throw new System.NotSupportedException($"No emitter for {node.Kind}."),
                 };
             }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
 using Gen.Runtime;
+using Gen.Runtime.Graph;
 
 namespace Gen.Import
 {
@@ -146,6 +147,49 @@ namespace Gen.Import
 
         /// <summary>The tensor <paramref name="name"/> (a Hugging Face name), or <see langword="null"/>.</summary>
         public BertTensor? Tensor(string name) => _tensors.TryGetValue(name, out var t) ? t : null;
+
+        /// <summary>
+        /// The encoder's tensors as one safetensors file: Hugging Face names, float32, linear weights [out, in]. This is what
+        /// Gen's graph (<see cref="BertFrontend"/>), its float model and its quantizer read, whichever format the
+        /// checkpoint came in.
+        /// </summary>
+        public SafeTensorsFile ToSafeTensors()
+        {
+            var entries = new List<SafeTensorsBytes.Entry>();
+            foreach (string name in ExpectedNames(Architecture.Layers, Architecture.HasPooler))
+            {
+                var t = _tensors[name];
+                entries.Add(SafeTensorsBytes.Entry.Float(name, new List<int>(t.Shape).ToArray(), t.Data));
+            }
+
+            return SafeTensorsFile.Parse(SafeTensorsBytes.Write(entries));
+        }
+
+        /// <summary>
+        /// The graph shape of this encoder reading <paramref name="tokens"/> tokens: everything but the pooling and the
+        /// normalization comes from the weights. The heads come from the ONNX graph; a safetensors checkpoint does not show
+        /// them, so <paramref name="heads"/> must be given then (config.json's <c>num_attention_heads</c>), and when both
+        /// are known they must agree. Never throws.
+        /// </summary>
+        public ImportResult<BertShape> Shape(int tokens, BertPooling pooling, bool normalize = false, int? heads = null)
+        {
+            var a = Architecture;
+            if (heads.HasValue && a.Heads.HasValue && heads.Value != a.Heads.Value)
+            {
+                return ImportResult<BertShape>.Failure($"{heads.Value} heads were asked for but the graph splits the width into {a.Heads.Value}.");
+            }
+
+            int? h = heads ?? a.Heads;
+            if (!h.HasValue) return ImportResult<BertShape>.Failure($"The {Format} checkpoint does not show the number of attention heads; give it (config.json's num_attention_heads).");
+            if (h.Value <= 0 || a.Width % h.Value != 0) return ImportResult<BertShape>.Failure($"{h.Value} attention heads do not divide the width {a.Width}.");
+            if (tokens < 1 || tokens > a.MaxPositions)
+            {
+                return ImportResult<BertShape>.Failure($"The model can read 1 to {a.MaxPositions} tokens (its position embeddings' rows); {tokens} were asked for.");
+            }
+
+            return ImportResult<BertShape>.Success(new BertShape(a.Vocabulary, a.MaxPositions, a.TokenTypes, tokens, a.Layers, h.Value, a.Width,
+                a.FeedForward, a.LayerNormEpsilon ?? 1e-12f, pooling, normalize));
+        }
 
         /// <summary>Every tensor name a checkpoint of <paramref name="layers"/> layers has, embeddings first.</summary>
         public static IReadOnlyList<string> ExpectedNames(int layers, bool pooler)

@@ -212,6 +212,8 @@ namespace Gen.Runtime.Interpreter
                     OpKind.Gelu => new Float.GeluFloat(node, graph),
                     OpKind.MeanPool => new Float.MeanPoolFloat(node, graph),
                     OpKind.Embedding => new Float.EmbeddingFloat(node, graph, reader, _memory),
+                    OpKind.ClsToken => new Float.ClsTokenFloat(node, graph),
+                    OpKind.L2Normalize => new Float.L2NormalizeFloat(node, graph),
                     _ => throw new NotSupportedException($"No float kernel for {node.Kind}."),
                 };
                 if (_ops[i] is Float.DenseFloat d) dense.Add(d.Layer);
@@ -302,6 +304,17 @@ namespace Gen.Runtime.Interpreter
             return new FloatModel(graph, weights);
         }
 
+        /// <summary>A BERT encoder (<see cref="BertShape"/>) with Hugging Face's tensor names.</summary>
+        /// <exception cref="ArgumentException">The shape is inconsistent, or a tensor is missing or unusable.</exception>
+        public static FloatModel Bert(SafeTensorsFile weights, BertShape shape)
+        {
+            if (shape is null) throw new ArgumentNullException(nameof(shape));
+            var problems = new ProblemList();
+            var graph = BertFrontend.Build(shape, problems);
+            problems.ThrowIfAny();
+            return new FloatModel(graph, weights);
+        }
+
         /// <summary>The graph.</summary>
         public ModelGraph Graph { get; }
 
@@ -329,7 +342,7 @@ namespace Gen.Runtime.Interpreter
         public void Run(ReadOnlySpan<float> input, Span<float> output, ActivationTrace? trace = null) =>
             Run(input, output, trace, null);
 
-        private void Run(ReadOnlySpan<float> input, Span<float> output, ActivationTrace? trace, ValueTrace? values)
+        private void Run(ReadOnlySpan<float> input, Span<float> output, ActivationTrace? trace, ValueTrace? values, ReadOnlySpan<int> lengths = default)
         {
             if (input.Length == 0 || input.Length % InputSize != 0)
             {
@@ -347,7 +360,7 @@ namespace Gen.Runtime.Interpreter
             for (int s = 0; s < samples; s += chunk)
             {
                 int n = Math.Min(chunk, samples - s);
-                RunChunk(input.Slice(s * InputSize, n * InputSize), output.Slice(s * OutputSize, n * OutputSize), n, trace, values);
+                RunChunk(input.Slice(s * InputSize, n * InputSize), output.Slice(s * OutputSize, n * OutputSize), n, lengths.IsEmpty ? int.MaxValue : lengths[s], trace, values);
             }
         }
 
@@ -360,9 +373,42 @@ namespace Gen.Runtime.Interpreter
         public void Run(ReadOnlySpan<int> ids, Span<float> output, ActivationTrace? trace = null)
         {
             if (!Graph.InputValue.IsTokenIds) throw new ArgumentException("This model reads values, not token ids.", nameof(ids));
+            Run(IdsAsFloats(ids), output, trace, null);
+        }
+
+        /// <summary>
+        /// Runs a padded batch of token-id sequences: <paramref name="lengths"/>[b] real tokens at the start of sequence b,
+        /// each sequence <see cref="InputSize"/> ids long (the padding's ids, such as <c>[PAD]</c>, must be in the
+        /// vocabulary). Attention attends only to the real tokens and mean pooling averages only them, as a model run with
+        /// an attention mask of ones for the real tokens and zeros for the padding; padded rows are still computed.
+        /// </summary>
+        /// <exception cref="ArgumentException">The model reads values, the spans do not hold one sequence per length, or a
+        /// length is not between 1 and <see cref="InputSize"/>.</exception>
+        /// <exception cref="ArgumentOutOfRangeException">An id is outside an embedding's vocabulary.</exception>
+        public void Run(ReadOnlySpan<int> ids, ReadOnlySpan<int> lengths, Span<float> output, ActivationTrace? trace = null)
+        {
+            if (!Graph.InputValue.IsTokenIds) throw new ArgumentException("This model reads values, not token ids.", nameof(ids));
+            if (lengths.IsEmpty || ids.Length != lengths.Length * InputSize)
+            {
+                throw new ArgumentException($"{ids.Length} ids do not form {lengths.Length} sequences of {InputSize} (pad each sequence to {InputSize} ids).", nameof(ids));
+            }
+
+            for (int b = 0; b < lengths.Length; b++)
+            {
+                if (lengths[b] < 1 || lengths[b] > InputSize)
+                {
+                    throw new ArgumentException($"Sequence {b} has length {lengths[b]}; lengths run from 1 to the model's {InputSize} tokens.", nameof(lengths));
+                }
+            }
+
+            Run(IdsAsFloats(ids), output, trace, null, lengths);
+        }
+
+        private static float[] IdsAsFloats(ReadOnlySpan<int> ids)
+        {
             var values = new float[ids.Length];
             for (int i = 0; i < ids.Length; i++) values[i] = ids[i] < 0 || ids[i] >= 1 << 24 ? -1 : ids[i];
-            Run(values, output, trace, null);
+            return values;
         }
 
         /// <summary>Runs a batch of rows and returns every node's activation (after its activation function), in order.</summary>
@@ -397,7 +443,8 @@ namespace Gen.Runtime.Interpreter
 
         private delegate void ValueTrace(int value, ReadOnlySpan<float> values);
 
-        private void RunChunk(ReadOnlySpan<float> input, Span<float> output, int samples, ActivationTrace? trace, ValueTrace? valueTrace)
+        // tokens: the real tokens of the one sequence being run (int.MaxValue when nothing is padded).
+        private void RunChunk(ReadOnlySpan<float> input, Span<float> output, int samples, int tokens, ActivationTrace? trace, ValueTrace? valueTrace)
         {
             var graph = Graph;
             float* x = _values[graph.Input];
@@ -405,7 +452,7 @@ namespace Gen.Runtime.Interpreter
             if (!graph.InputValue.IsTokenIds) trace?.Invoke(graph.InputValue.Name, input); // ids are no activation
             foreach (var op in _ops)
             {
-                op.Run(_values, samples);
+                op.Run(_values, samples, tokens);
                 var node = op.Node;
                 if (OpRules.KeepsInputQuantization(node.Kind)) continue;
                 var values = new ReadOnlySpan<float>(_values[node.Output], graph.Values[node.Output].Elements * samples);

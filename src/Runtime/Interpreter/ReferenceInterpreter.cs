@@ -114,6 +114,7 @@ namespace Gen.Runtime.Interpreter
                     case OpKind.Gelu: GeluReference.Run((GeluPlan)op, In(0), output1); break;
                     case OpKind.MeanPool: MeanPoolReference.Run((MeanPoolPlan)op, In(0), output1); break;
                     case OpKind.Embedding: EmbeddingReference.Run((EmbeddingPlan)op, ids!, output1); break;
+                    case OpKind.ClsToken: ClsTokenReference.Run((ClsTokenAttributes)op, In(0), output1); break;
                     default: throw new NotSupportedException($"No reference kernel for {node.Kind}.");
                 }
 

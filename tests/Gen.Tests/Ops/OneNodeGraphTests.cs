@@ -47,6 +47,8 @@ namespace Gen.Tests.Ops
             new OpCase(OpKind.Attention, 25, 21, Heads: 3),
             new OpCase(OpKind.Im2Col, 1, 2 * 9 * 9, Kernel: 3, Stride: 3, Channels: 2),
             new OpCase(OpKind.Im2Col, 1, 7 * 7, Kernel: 3, Stride: 2),
+            new OpCase(OpKind.ClsToken, 5, 37),
+            new OpCase(OpKind.ClsToken, 16, 64),
         }.Select(c => new object[] { c });
 
         [Theory]
@@ -100,6 +102,7 @@ namespace Gen.Tests.Ops
                 OpKind.MeanPool => b.MeanPool(x, "op", 1),
                 OpKind.Attention => b.Attention(x, x, x, "op", c.Heads, "op", 1),
                 OpKind.Im2Col => b.Im2Col(x, "op", c.Channels, Side(c), Side(c), c.Kernel, c.Stride, 1, "op"),
+                OpKind.ClsToken => b.ClsToken(x, "op", 1),
                 _ => throw new NotSupportedException(),
             };
             return b.Build(y);
@@ -119,6 +122,7 @@ namespace Gen.Tests.Ops
                 OpKind.MeanPool => G.MeanPoolOp.MeanPool(b, x, "op", 1),
                 OpKind.Attention => G.AttentionOp.Attention(b, x, x, x, "op", c.Heads, "op", 1),
                 OpKind.Im2Col => G.Im2ColOp.Im2Col(b, x, "op", c.Channels, Side(c), Side(c), c.Kernel, c.Stride, 1, "op"),
+                OpKind.ClsToken => G.ClsTokenOp.ClsToken(b, x, "op", 1),
                 _ => throw new NotSupportedException(),
             };
             return b.Build(y);

@@ -9,6 +9,6 @@ namespace Gen.Runtime.Interpreter.Float
 
         public AddFloat(GraphNode node, ModelGraph graph) : base(node) => _elements = graph.Values[node.Output].Elements;
 
-        public override void Run(float*[] values, int samples) => FloatKernels.Add(In(values, 0), In(values, 1), Out(values), _elements * samples);
+        public override void Run(float*[] values, int samples, int tokens) => FloatKernels.Add(In(values, 0), In(values, 1), Out(values), _elements * samples);
     }
 }

@@ -45,7 +45,7 @@ namespace Gen.Runtime.Interpreter.Float
         /// <summary>The layer's float weights as read (for calibrators that quantize weights themselves).</summary>
         public FloatDense Layer { get; }
 
-        public override void Run(float*[] values, int samples)
+        public override void Run(float*[] values, int samples, int tokens)
         {
             int rows = _rowsPerSample * samples;
             FloatKernels.MatMul(In(values), _inputs, _weights, _stride, _bias, Out(values), _outputs, rows, _outputs, _inputs);

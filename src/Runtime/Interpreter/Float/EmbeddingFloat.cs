@@ -4,12 +4,15 @@ using Gen.Runtime.Graph;
 namespace Gen.Runtime.Interpreter.Float
 {
     /// <summary>
-    /// The float embedding lookup: row <c>id</c> of the table for each token. The float model holds token ids as floats
-    /// in its input buffer (exact: every id below 2^24 is a float).
+    /// The float embedding lookup: row <c>id</c> of the table for each token, plus, for BERT's embeddings, row t of the
+    /// position table and row 0 of the segment table (added once at build time into one [tokens, width] table, since
+    /// they depend on the position only). The float model holds token ids as floats in its input buffer (exact: every id
+    /// below 2^24 is a float).
     /// </summary>
     internal sealed unsafe class EmbeddingFloat : FloatOp
     {
         private readonly float* _table;
+        private readonly float* _positions; // [tokens, width] position + segment rows, or null
         private readonly int _vocabulary, _width, _tokens;
 
         public EmbeddingFloat(GraphNode node, ModelGraph graph, WeightReader reader, FloatMemory memory) : base(node)
@@ -20,9 +23,25 @@ namespace Gen.Runtime.Interpreter.Float
             _tokens = graph.Values[node.Inputs[0]].Elements;
             _table = memory.Copy(reader.Float(node.Origin, node.Name, node.Name + ".weight", null, new[] { a.Vocabulary, a.Width })
                 ?? new float[(long)a.Vocabulary * a.Width]);
+            if (!a.IsSum) return;
+
+            var rows = new float[(long)_tokens * _width];
+            float[]? positions = a.Positions is null ? null : reader.Float(node.Origin, node.Name, a.Positions, null, new[] { a.PositionRows, a.Width });
+            float[]? segments = a.Segments is null ? null : reader.Float(node.Origin, node.Name, a.Segments, null, new[] { a.SegmentRows, a.Width });
+            for (int t = 0; t < _tokens; t++)
+            {
+                for (int c = 0; c < _width; c++)
+                {
+                    // Hugging Face adds (word + segment) + position; adding position + segment first keeps one table and
+                    // differs from that only by float32 rounding.
+                    rows[t * _width + c] = (positions is null || t >= a.PositionRows ? 0 : positions[t * _width + c]) + (segments is null ? 0 : segments[c]);
+                }
+            }
+
+            _positions = memory.Copy(rows);
         }
 
-        public override void Run(float*[] values, int samples)
+        public override void Run(float*[] values, int samples, int tokens)
         {
             float* ids = In(values), output = Out(values);
             for (int t = 0; t < _tokens * samples; t++)
@@ -33,7 +52,9 @@ namespace Gen.Runtime.Interpreter.Float
                     throw new ArgumentOutOfRangeException("ids", id, $"Token {t} has id {id}, outside the vocabulary of {_vocabulary} (ids 0 to {_vocabulary - 1}).");
                 }
 
-                new ReadOnlySpan<float>(_table + (long)(int)id * _width, _width).CopyTo(new Span<float>(output + t * _width, _width));
+                float* row = output + t * _width;
+                new ReadOnlySpan<float>(_table + (long)(int)id * _width, _width).CopyTo(new Span<float>(row, _width));
+                if (_positions != null) FloatKernels.Add(row, _positions + t % _tokens * _width, row, _width);
             }
         }
     }

@@ -16,8 +16,13 @@ namespace Gen.Runtime.Interpreter.Float
 
         public GraphNode Node { get; }
 
-        /// <summary>Runs the node on <paramref name="samples"/> samples stored one after another in each value's buffer.</summary>
-        public abstract void Run(float*[] values, int samples);
+        /// <summary>
+        /// Runs the node on <paramref name="samples"/> samples stored one after another in each value's buffer. A sequence
+        /// model runs one sample at a time, whose first <paramref name="tokens"/> rows are real tokens and the rest padding:
+        /// attention attends only to the real ones and pooling counts only them, while every other op computes padded rows
+        /// like any other (as a padded batch in PyTorch or ONNX Runtime does).
+        /// </summary>
+        public abstract void Run(float*[] values, int samples, int tokens);
 
         protected float* In(float*[] values, int i = 0) => values[Node.Inputs[i]];
 

@@ -9,6 +9,6 @@ namespace Gen.Runtime.Interpreter.Float
 
         public GeluFloat(GraphNode node, ModelGraph graph) : base(node) => _elements = graph.Values[node.Output].Elements;
 
-        public override void Run(float*[] values, int samples) => FloatKernels.Gelu(In(values), Out(values), _elements * samples);
+        public override void Run(float*[] values, int samples, int tokens) => FloatKernels.Gelu(In(values), Out(values), _elements * samples);
     }
 }

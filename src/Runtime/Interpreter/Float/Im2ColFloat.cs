@@ -10,7 +10,7 @@ namespace Gen.Runtime.Interpreter.Float
 
         public Im2ColFloat(GraphNode node) : base(node) => _a = (Im2ColAttributes)node.Attributes;
 
-        public override void Run(float*[] values, int samples)
+        public override void Run(float*[] values, int samples, int tokens)
         {
             var a = _a;
             float* image = In(values), windows = Out(values);

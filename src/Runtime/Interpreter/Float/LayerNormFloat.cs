@@ -20,7 +20,7 @@ namespace Gen.Runtime.Interpreter.Float
             _beta = memory.Copy(beta ?? new float[_width]);
         }
 
-        public override void Run(float*[] values, int samples) =>
+        public override void Run(float*[] values, int samples, int tokens) =>
             FloatKernels.LayerNorm(In(values), Out(values), _rowsPerSample * samples, _width, _gamma, _beta, _epsilon);
     }
 }

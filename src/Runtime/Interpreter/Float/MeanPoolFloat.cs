@@ -2,7 +2,7 @@ using Gen.Runtime.Graph;
 
 namespace Gen.Runtime.Interpreter.Float
 {
-    /// <summary>The float mean of the rows.</summary>
+    /// <summary>The float mean of the rows of the real tokens (padding left out, as sentence-transformers' mean pooling).</summary>
     internal sealed unsafe class MeanPoolFloat : FloatOp
     {
         private readonly int _rows, _width;
@@ -14,6 +14,6 @@ namespace Gen.Runtime.Interpreter.Float
             _width = input.Columns;
         }
 
-        public override void Run(float*[] values, int samples) => FloatKernels.MeanOfRows(In(values), Out(values), _rows, _width);
+        public override void Run(float*[] values, int samples, int tokens) => FloatKernels.MeanOfRows(In(values), Out(values), System.Math.Min(tokens, _rows), _width);
     }
 }

@@ -36,6 +36,12 @@ namespace Gen.Runtime.Graph
 
         /// <summary>A row of a table per token id (<see cref="EmbeddingOp"/>).</summary>
         Embedding,
+
+        /// <summary>The first row, BERT's <c>[CLS]</c> token (<see cref="ClsTokenOp"/>).</summary>
+        ClsToken,
+
+        /// <summary>Each row divided by its Euclidean norm (<see cref="L2NormalizeOp"/>).</summary>
+        L2Normalize,
     }
 
     /// <summary>A read-only list that compares by its elements, so that graph parts compare by value.</summary>
@@ -196,10 +202,12 @@ namespace Gen.Runtime.Graph
     public static class OpRules
     {
         /// <summary>Whether the op's output takes its input's quantization instead of parameters of its own.</summary>
-        public static bool KeepsInputQuantization(OpKind kind) => kind == OpKind.Im2Col;
+        public static bool KeepsInputQuantization(OpKind kind) => kind == OpKind.Im2Col || kind == OpKind.ClsToken;
 
         /// <summary>Whether the op works on each row alone.</summary>
-        public static bool IsRowWise(OpKind kind) => kind == OpKind.Dense || kind == OpKind.Add || kind == OpKind.LayerNorm || kind == OpKind.Gelu;
+        public static bool IsRowWise(OpKind kind) =>
+            kind == OpKind.Dense || kind == OpKind.Add || kind == OpKind.LayerNorm || kind == OpKind.Gelu || kind == OpKind.L2Normalize;
+
 
         /// <summary>Whether the op's output takes a quantization its weights decide (an embedding table's) instead of parameters.</summary>
         public static bool QuantizationFromWeights(OpKind kind) => kind == OpKind.Embedding;

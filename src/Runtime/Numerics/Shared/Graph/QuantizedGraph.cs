@@ -66,6 +66,8 @@ namespace Gen.Runtime.Graph
                     OpKind.Gelu => GeluOp.Quantize(context, node),
                     OpKind.MeanPool => MeanPoolOp.Quantize(context, node),
                     OpKind.Embedding => EmbeddingOp.Quantize(context, node),
+                    OpKind.ClsToken => ClsTokenOp.Quantize(context, node),
+                    OpKind.L2Normalize => L2NormalizeOp.Quantize(context, node),
                     _ => null,
                 };
                 if (op is null || problems.Any) return null;

@@ -32,6 +32,15 @@ namespace Gen.Runtime.Graph
         /// <summary>Gen's ViT names (<see cref="TransformerNames"/>): <c>norm1</c>, <c>attn.q</c>, ..., <c>ffn.residual</c>.</summary>
         public static EncoderNames VisionTransformer { get; } = new EncoderNames("norm1", "attn.q", "attn.k", "attn.v", "attn.context", "attn.out",
             "attn.residual", "norm2", "ffn.fc1", "ffn.gelu", "ffn.fc2", "ffn.residual");
+
+        /// <summary>
+        /// Hugging Face's BERT names (<c>BertLayer</c>): <c>attention.self.query</c>, ..., <c>attention.output.LayerNorm</c>
+        /// after the attention residual, <c>intermediate.dense</c>, <c>output.dense</c> and <c>output.LayerNorm</c>. The
+        /// activations that have no module of their own are named beside their neighbours.
+        /// </summary>
+        public static EncoderNames Bert { get; } = new EncoderNames("attention.output.LayerNorm", "attention.self.query", "attention.self.key",
+            "attention.self.value", "attention.self.context", "attention.output.dense", "attention.output.residual", "output.LayerNorm",
+            "intermediate.dense", "intermediate.gelu", "output.dense", "output.residual");
     }
 
     /// <summary>One encoder layer as a frontend declares it.</summary>
@@ -39,7 +48,9 @@ namespace Gen.Runtime.Graph
     /// <param name="Heads">Attention heads; they must divide the width.</param>
     /// <param name="FeedForward">The feed-forward block's hidden width.</param>
     /// <param name="Norms">Pre- or post-LayerNorm.</param>
-    public sealed record EncoderLayerDeclaration(string Prefix, int Heads, int FeedForward, NormPlacement Norms = NormPlacement.Pre);
+    /// <param name="Epsilon">The LayerNorms' epsilon in the float model (PyTorch's 1e-5; BERT's 1e-12).</param>
+    public sealed record EncoderLayerDeclaration(string Prefix, int Heads, int FeedForward, NormPlacement Norms = NormPlacement.Pre,
+        float Epsilon = LayerNormOp.DefaultEpsilon);
 
     /// <summary>
     /// Builds an encoder layer into a graph: attention (Q, K, V projections, <see cref="AttentionOp"/>, the output
@@ -57,21 +68,21 @@ namespace Gen.Runtime.Graph
             if (layer.FeedForward <= 0) b.Invalid(origin, $"Encoder layer '{p}': the feed-forward width must be positive (got {Text.Int(layer.FeedForward)}).");
             bool pre = layer.Norms == NormPlacement.Pre;
 
-            int attentionIn = pre ? b.LayerNorm(x, N(names.Norm1), origin) : x;
+            int attentionIn = pre ? b.LayerNorm(x, N(names.Norm1), origin, layer.Epsilon) : x;
             int q = b.Dense(attentionIn, N(names.Query), width, FusedActivation.None, true, origin);
             int k = b.Dense(attentionIn, N(names.Key), width, FusedActivation.None, true, origin);
             int v = b.Dense(attentionIn, N(names.Value), width, FusedActivation.None, true, origin);
             int context = b.Attention(q, k, v, N(names.Context), layer.Heads, p, origin);
             int attended = b.Dense(context, N(names.AttentionOutput), width, FusedActivation.None, true, origin);
             int y = b.Add(x, attended, N(names.AttentionResidual), $"the attention residual add of '{p}'", origin);
-            if (!pre) y = b.LayerNorm(y, N(names.Norm1), origin);
+            if (!pre) y = b.LayerNorm(y, N(names.Norm1), origin, layer.Epsilon);
 
-            int feedIn = pre ? b.LayerNorm(y, N(names.Norm2), origin) : y;
+            int feedIn = pre ? b.LayerNorm(y, N(names.Norm2), origin, layer.Epsilon) : y;
             int hidden = b.Dense(feedIn, N(names.Fc1), layer.FeedForward, FusedActivation.None, true, origin);
             int gelu = b.Gelu(hidden, N(names.Gelu), p, origin);
             int fed = b.Dense(gelu, N(names.Fc2), width, FusedActivation.None, true, origin);
             int output = b.Add(y, fed, N(names.FeedForwardResidual), $"the feed-forward residual add of '{p}'", origin);
-            return pre ? output : b.LayerNorm(output, N(names.Norm2), origin);
+            return pre ? output : b.LayerNorm(output, N(names.Norm2), origin, layer.Epsilon);
         }
     }
 }

@@ -2,11 +2,21 @@ namespace Gen.Runtime.Graph
 {
     /// <summary>
     /// Attributes of an embedding lookup: each token id of the input picks a row of the table <c>{name}.weight</c>
-    /// [<see cref="Vocabulary"/>, <see cref="Width"/>] (a word, position or segment embedding).
+    /// [<see cref="Vocabulary"/>, <see cref="Width"/>]. BERT's embeddings add two more tables: row t of a position table
+    /// for the token at position t, and row 0 of a segment (token type) table, since a single sentence is all segment 0.
     /// </summary>
     /// <param name="Vocabulary">Rows of the table: ids run from 0 to Vocabulary - 1.</param>
     /// <param name="Width">Values per row.</param>
-    public sealed record EmbeddingAttributes(int Vocabulary, int Width) : OpAttributes;
+    /// <param name="Positions">The position table's tensor (<c>embeddings.position_embeddings.weight</c>), or null.</param>
+    /// <param name="PositionRows">Its rows (the model's maximum positions; at least the tokens).</param>
+    /// <param name="Segments">The segment table's tensor (<c>embeddings.token_type_embeddings.weight</c>), or null.</param>
+    /// <param name="SegmentRows">Its rows (2 for BERT).</param>
+    public sealed record EmbeddingAttributes(int Vocabulary, int Width, string? Positions = null, int PositionRows = 0, string? Segments = null,
+        int SegmentRows = 0) : OpAttributes
+    {
+        /// <summary>Whether the lookup adds position or segment rows (BERT's embeddings) to the word rows.</summary>
+        public bool IsSum => Positions != null || Segments != null;
+    }
 
     /// <summary>
     /// An embedding table in integer form: symmetric INT8 per tensor (scale max |value| / 127), which is also the output's
@@ -39,19 +49,42 @@ namespace Gen.Runtime.Graph
     public static class EmbeddingOp
     {
         /// <summary>Adds a lookup of the token ids <paramref name="ids"/> (a value of ids, [tokens]) in the table <c>{name}.weight</c>.</summary>
-        public static int Embedding(this GraphBuilder b, int ids, string name, int vocabulary, int width, int origin, string? outputName = null)
+        public static int Embedding(this GraphBuilder b, int ids, string name, int vocabulary, int width, int origin, string? outputName = null) =>
+            b.Embedding(ids, name, new EmbeddingAttributes(vocabulary, width), origin, outputName ?? name);
+
+        /// <summary>
+        /// Adds BERT's embeddings of the token ids <paramref name="ids"/>: word row <c>ids[t]</c> of <c>{name}.weight</c>, plus
+        /// row t of <paramref name="positions"/> [<paramref name="positionRows"/>, width], plus row 0 of
+        /// <paramref name="segments"/> [<paramref name="segmentRows"/>, width].
+        /// </summary>
+        public static int Embedding(this GraphBuilder b, int ids, string name, int vocabulary, int width, string positions, int positionRows,
+            string segments, int segmentRows, int origin, string outputName)
+        {
+            int tokens = b.Value(ids).Elements;
+            if (positionRows < tokens) b.Invalid(origin, $"The embedding '{name}' has {Text.Int(positionRows)} positions but the model reads {Text.Int(tokens)} tokens.");
+            if (segmentRows <= 0) b.Invalid(origin, $"The embedding '{name}' needs at least one segment row (got {Text.Int(segmentRows)}).");
+            return b.Embedding(ids, name, new EmbeddingAttributes(vocabulary, width, positions, positionRows, segments, segmentRows), origin, outputName);
+        }
+
+        private static int Embedding(this GraphBuilder b, int ids, string name, EmbeddingAttributes a, int origin, string outputName)
         {
             var input = b.Value(ids);
             if (!input.IsTokenIds) b.Invalid(origin, $"The embedding '{name}' reads token ids, but '{input.Name}' holds INT8 activations.");
-            if (vocabulary <= 0 || width <= 0) b.Invalid(origin, $"The embedding '{name}' needs a positive vocabulary and width (got {Text.Int(vocabulary)} x {Text.Int(width)}).");
-            return b.Node(OpKind.Embedding, name, new[] { ids }, outputName ?? name, new[] { input.Elements, System.Math.Max(width, 1) }, origin,
-                new EmbeddingAttributes(vocabulary, width));
+            if (a.Vocabulary <= 0 || a.Width <= 0) b.Invalid(origin, $"The embedding '{name}' needs a positive vocabulary and width (got {Text.Int(a.Vocabulary)} x {Text.Int(a.Width)}).");
+            return b.Node(OpKind.Embedding, name, new[] { ids }, outputName, new[] { input.Elements, System.Math.Max(a.Width, 1) }, origin, a);
         }
 
         /// <summary>The table quantized; the output takes its quantization (<see cref="OpRules.QuantizationFromWeights"/>).</summary>
         public static EmbeddingPlan? Quantize(QuantizeContext c, GraphNode node)
         {
             var a = (EmbeddingAttributes)node.Attributes;
+            if (a.IsSum)
+            {
+                c.Problems.Add(ModelProblem.UnsupportedType, node.Origin,
+                    $"'{node.Name}': the integer model has no summed word, position and segment embeddings yet.");
+                return null;
+            }
+
             float[]? table = c.Weights.Float(node.Origin, node.Name, node.Name + ".weight", null, new[] { a.Vocabulary, a.Width });
             if (table is null) return null;
             var q = QuantizationMath.ChooseSymmetric(QuantizationMath.MaxAbs(table, 0, table.Length));

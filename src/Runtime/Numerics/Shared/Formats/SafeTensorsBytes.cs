@@ -5,8 +5,11 @@ using System.Text;
 
 namespace Gen.Runtime
 {
-    /// <summary>Writes safetensors files in memory: an 8-byte little-endian header length, the JSON header, the tensors' bytes.</summary>
-    internal static class SafeTensorsBytes
+    /// <summary>
+    /// Writes safetensors files in memory: an 8-byte little-endian header length, the JSON header, the tensors' bytes.
+    /// Importers use it to hand weights from other formats (an ONNX export) to everything that reads safetensors.
+    /// </summary>
+    public static class SafeTensorsBytes
     {
         /// <summary>One tensor to write: its name, dtype (<c>F32</c>, <c>I8</c>, ...), shape and little-endian bytes.</summary>
         public readonly struct Entry
@@ -82,10 +85,14 @@ namespace Gen.Runtime
         public static byte[] FloatBytes(float[] values)
         {
             var bytes = new byte[values.Length * 4];
-            for (int i = 0; i < values.Length; i++)
+            Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+            if (!BitConverter.IsLittleEndian)
             {
-                uint bits = unchecked((uint)BitConverter.SingleToInt32Bits(values[i]));
-                for (int b = 0; b < 4; b++) bytes[4 * i + b] = (byte)(bits >> (8 * b));
+                for (int i = 0; i < bytes.Length; i += 4)
+                {
+                    (bytes[i], bytes[i + 3]) = (bytes[i + 3], bytes[i]);
+                    (bytes[i + 1], bytes[i + 2]) = (bytes[i + 2], bytes[i + 1]);
+                }
             }
 
             return bytes;
