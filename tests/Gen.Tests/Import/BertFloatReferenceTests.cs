@@ -136,6 +136,38 @@ namespace Gen.Tests.Import
             Assert.Equal("encoder.layer.5.output.LayerNorm", shape.LastHiddenState);
         }
 
+        /// <summary>
+        /// The two import routes end in the same graph and the same weights: the ONNX export's tensors written as a
+        /// Hugging Face safetensors checkpoint (with the <c>bert.</c> prefix a task model's checkpoint has) and read back
+        /// give the same bytes, the same shape once the heads are given, and the same embeddings.
+        /// </summary>
+        [Fact]
+        public void SafeTensorsAndOnnxRoutesGiveTheSameGraphAndWeights()
+        {
+            var fromOnnx = BertCheckpoint.FromOnnx(ModelPackages.Model(ModelPackages.MiniLM)).Value!;
+            var onnxFile = fromOnnx.ToSafeTensors();
+            var entries = onnxFile.Tensors.Values.Select(t => SafeTensorsBytes.Entry.Float("bert." + t.Name, t.Shape, onnxFile.ReadFloat32(t)));
+            var fromSafeTensors = BertCheckpoint.FromSafeTensors(SafeTensorsBytes.Write(entries));
+            Assert.True(fromSafeTensors.Succeeded, fromSafeTensors.Error);
+            Assert.Contains("num_attention_heads", fromSafeTensors.Value!.Shape(MaxTokens, BertPooling.Mean).Error);
+            var shapeOnnx = fromOnnx.Shape(MaxTokens, BertPooling.Mean, normalize: true).Value!;
+            var shapeSafeTensors = fromSafeTensors.Value.Shape(MaxTokens, BertPooling.Mean, normalize: true, heads: 12).Value!;
+            Assert.Equal(shapeOnnx, shapeSafeTensors);
+            Assert.Equal(BertFrontend.Build(shapeOnnx), BertFrontend.Build(shapeSafeTensors));
+
+            var safeFile = fromSafeTensors.Value.ToSafeTensors();
+            Assert.Equal(onnxFile.Tensors.Keys.OrderBy(k => k, StringComparer.Ordinal), safeFile.Tensors.Keys.OrderBy(k => k, StringComparer.Ordinal));
+            foreach (var t in onnxFile.Tensors.Values) Assert.Equal(onnxFile.ReadFloat32(t), safeFile.ReadFloat32(safeFile.Tensors[t.Name]));
+
+            var bert = Model.For(ModelPackages.MiniLM);
+            int[] ids = Padded(bert.Encoder.Encode("Both routes read the same encoder."), bert.Encoder.PaddingId);
+            var a = new float[bert.Width];
+            var b = new float[bert.Width];
+            FloatModel.Bert(onnxFile, shapeOnnx).Run(ids, new[] { 9 }, a);
+            FloatModel.Bert(safeFile, shapeSafeTensors).Run(ids, new[] { 9 }, b);
+            Assert.Equal(a, b);
+        }
+
         private static int[] Padded(int[] ids, int pad)
         {
             var padded = Enumerable.Repeat(pad, MaxTokens).ToArray();

@@ -191,25 +191,41 @@ namespace Gen.Tests.Ops
         private delegate void Gather(ReadOnlySpan<int> ids, Span<sbyte> output);
 
         [Theory]
-        [InlineData(1, 1, 1)]
-        [InlineData(7, 37, 5)]
-        [InlineData(100, 16, 33)]
-        public void GeneratedEmbeddingEqualsItsReferenceKernel(int vocabulary, int width, int tokens)
+        [InlineData(1, 1, 1, false)]
+        [InlineData(7, 37, 5, false)]
+        [InlineData(100, 16, 33, false)]
+        [InlineData(1, 1, 1, true)]
+        [InlineData(50, 37, 9, true)]
+        [InlineData(300, 64, 20, true)]
+        public void GeneratedEmbeddingEqualsItsReferenceKernel(int vocabulary, int width, int tokens, bool sum)
         {
-            var rng = new Random(vocabulary * 31 + tokens);
-            var table = Enumerable.Range(0, vocabulary * width).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
-            byte[] weights = new SafeTensorsWriter().F32("embed.weight", table, vocabulary, width).ToBytes();
+            var rng = new Random(vocabulary * 31 + tokens + (sum ? 7 : 0));
+            float[] Random(int n, double scale) => Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 2 - 1) * scale)).ToArray();
+            var table = Random(vocabulary * width, 1.0);
+            float[] positions = Random((tokens + 3) * width, 0.3), segments = Random(2 * width, 0.2);
+            var writer = new SafeTensorsWriter().F32("embed.weight", table, vocabulary, width);
+            if (sum) writer.F32("embed.positions", positions, tokens + 3, width).F32("embed.segments", segments, 2, width);
+            byte[] weights = writer.ToBytes();
+            // The sum's output has parameters of its own; a plain lookup's come from its table.
+            var output = new QuantizationParameters(0.03f, rng.Next(-10, 10));
+            QuantizationParameters Parameters(string name) =>
+                sum && name == "embed" ? output : throw new InvalidOperationException("an embedding needs no parameters: " + name);
 
             var b = new GraphBuilder();
-            var runtimeGraph = b.Build(b.Embedding(b.TokenIds("ids", tokens), "embed", vocabulary, width, 1));
-            var reference = new ReferenceInterpreter(QuantizedGraph.Create(runtimeGraph,
-                SafeTensorsFile.Parse(weights), n => throw new InvalidOperationException("an embedding needs no parameters: " + n)));
+            var runtimeGraph = b.Build(sum
+                ? b.Embedding(b.TokenIds("ids", tokens), "embed", vocabulary, width, "embed.positions", tokens + 3, "embed.segments", 2, 1, "embed")
+                : b.Embedding(b.TokenIds("ids", tokens), "embed", vocabulary, width, 1));
+            var reference = new ReferenceInterpreter(QuantizedGraph.Create(runtimeGraph, SafeTensorsFile.Parse(weights), Parameters));
             var gb = new G.GraphBuilder();
-            var graph = gb.Build(G.EmbeddingOp.Embedding(gb, gb.TokenIds("ids", tokens), "embed", vocabulary, width, 1));
+            var graph = gb.Build(sum
+                ? G.EmbeddingOp.Embedding(gb, gb.TokenIds("ids", tokens), "embed", vocabulary, width, "embed.positions", tokens + 3, "embed.segments", 2, 1, "embed")
+                : G.EmbeddingOp.Embedding(gb, gb.TokenIds("ids", tokens), "embed", vocabulary, width, 1));
             var problems = new G.ProblemList();
-            var quantized = G.QuantizedGraph.TryCreate(graph, GRuntime.SafeTensorsFile.Parse(weights), n => throw new InvalidOperationException(n), problems)!;
+            var quantized = G.QuantizedGraph.TryCreate(graph, GRuntime.SafeTensorsFile.Parse(weights),
+                n => { var q = Parameters(n); return new GRuntime.QuantizationParameters(q.Scale, q.ZeroPoint); }, problems);
+            Assert.True(quantized != null, string.Join("; ", problems.All.Select(p => p.Message)));
             var facts = new generator::Gen.Generators.Model.CompilationFacts(true, false);
-            var plan = generator::Gen.Generators.Planning.GraphPlanner.Plan(quantized, facts, "embedding", "one table", "sequence");
+            var plan = generator::Gen.Generators.Planning.GraphPlanner.Plan(quantized!, facts, "embedding", "one table", "sequence");
 
             // The op's methods alone in a class: a model reading ids gets its Run API with the BERT frontend.
             var w = new generator::Gen.Generators.Emitting.CodeWriter();
@@ -231,11 +247,27 @@ namespace Gen.Tests.Ops
             Assert.Equal(expected, actual);
             if (expected.Length > 8) Assert.True(expected.Distinct().Count() > 2, "degenerate table");
 
-            // The float kernel gathers the float rows themselves.
+            // The float kernel gathers the float rows themselves (and adds position t's and segment 0's rows).
             var floats = new FloatModel(runtimeGraph, SafeTensorsFile.Parse(weights));
             var rows = new float[tokens * width];
             floats.Run(ids, rows);
-            for (int t = 0; t < tokens; t++) Assert.Equal(table.AsSpan(ids[t] * width, width).ToArray(), rows.AsSpan(t * width, width).ToArray());
+            for (int t = 0; t < tokens; t++)
+            {
+                var row = table.AsSpan(ids[t] * width, width).ToArray();
+                if (sum) row = row.Select((v, c) => v + (positions[t * width + c] + segments[c])).ToArray();
+                Assert.Equal(row, rows.AsSpan(t * width, width).ToArray());
+            }
+
+            if (sum)
+            {
+                // The integer sum is the float sum rounded once at the output's scale, up to the two tables' own rounding.
+                double tolerance = 0.5 + (0.5 * table.Max(Math.Abs) / 127 + 0.5 * positions.Concat(segments).Max(Math.Abs) * 2 / 127) / output.Scale;
+                for (int i = 0; i < rows.Length; i++)
+                {
+                    double exact = rows[i] / output.Scale + output.ZeroPoint;
+                    if (exact > -128 && exact < 127) Assert.InRange(expected[i], exact - tolerance - 1e-6, exact + tolerance + 1e-6);
+                }
+            }
 
             // An id outside the vocabulary is refused by all three, naming the limit.
             ids[tokens - 1] = vocabulary;

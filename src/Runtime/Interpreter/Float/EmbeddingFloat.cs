@@ -5,8 +5,8 @@ namespace Gen.Runtime.Interpreter.Float
 {
     /// <summary>
     /// The float embedding lookup: row <c>id</c> of the table for each token, plus, for BERT's embeddings, row t of the
-    /// position table and row 0 of the segment table (added once at build time into one [tokens, width] table, since
-    /// they depend on the position only). The float model holds token ids as floats in its input buffer (exact: every id
+    /// position table and row 0 of the segment table (added once, when the model is built, into one [tokens, width]
+    /// table: <see cref="EmbeddingOp.PositionRows"/>). The float model holds token ids as floats in its input buffer (exact: every id
     /// below 2^24 is a float).
     /// </summary>
     internal sealed unsafe class EmbeddingFloat : FloatOp
@@ -25,20 +25,7 @@ namespace Gen.Runtime.Interpreter.Float
                 ?? new float[(long)a.Vocabulary * a.Width]);
             if (!a.IsSum) return;
 
-            var rows = new float[(long)_tokens * _width];
-            float[]? positions = a.Positions is null ? null : reader.Float(node.Origin, node.Name, a.Positions, null, new[] { a.PositionRows, a.Width });
-            float[]? segments = a.Segments is null ? null : reader.Float(node.Origin, node.Name, a.Segments, null, new[] { a.SegmentRows, a.Width });
-            for (int t = 0; t < _tokens; t++)
-            {
-                for (int c = 0; c < _width; c++)
-                {
-                    // Hugging Face adds (word + segment) + position; adding position + segment first keeps one table and
-                    // differs from that only by float32 rounding.
-                    rows[t * _width + c] = (positions is null || t >= a.PositionRows ? 0 : positions[t * _width + c]) + (segments is null ? 0 : segments[c]);
-                }
-            }
-
-            _positions = memory.Copy(rows);
+            _positions = memory.Copy(EmbeddingOp.PositionRows(reader, node, _tokens) ?? new float[(long)_tokens * _width]);
         }
 
         public override void Run(float*[] values, int samples, int tokens)

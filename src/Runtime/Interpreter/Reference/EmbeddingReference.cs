@@ -3,7 +3,10 @@ using Gen.Runtime.Graph;
 
 namespace Gen.Runtime.Interpreter.Reference
 {
-    /// <summary>The reference embedding lookup: row <c>ids[t]</c> of the INT8 table for each token t.</summary>
+    /// <summary>
+    /// The reference embedding lookup: row <c>ids[t]</c> of the INT8 table for each token t; for BERT's sum, each value
+    /// added to row t of the position table across scales (<see cref="ResidualAddPlan.Apply"/>).
+    /// </summary>
     internal static class EmbeddingReference
     {
         public static void Run(EmbeddingPlan plan, int[] ids, sbyte[] output)
@@ -16,7 +19,16 @@ namespace Gen.Runtime.Interpreter.Reference
                     throw new ArgumentOutOfRangeException(nameof(ids), id, $"Token {t} has id {id}, outside the vocabulary of {plan.Vocabulary} (ids 0 to {plan.Vocabulary - 1}).");
                 }
 
-                Array.Copy(plan.Table, id * plan.Width, output, t * plan.Width, plan.Width);
+                if (plan.Sum is null)
+                {
+                    Array.Copy(plan.Table, id * plan.Width, output, t * plan.Width, plan.Width);
+                    continue;
+                }
+
+                for (int c = 0; c < plan.Width; c++)
+                {
+                    output[t * plan.Width + c] = plan.Sum.Apply(plan.Table[id * plan.Width + c], plan.Positions![t * plan.Width + c]);
+                }
             }
         }
     }

@@ -184,7 +184,7 @@ namespace Gen.Runtime.Graph
             var names = InputValue.IsTokenIds ? new List<string>() : new List<string> { InputValue.Name };
             foreach (var node in Nodes)
             {
-                if (OpRules.KeepsInputQuantization(node.Kind) || OpRules.QuantizationFromWeights(node.Kind)) continue;
+                if (OpRules.KeepsInputQuantization(node.Kind) || OpRules.QuantizationFromWeights(node)) continue;
                 names.Add(Values[node.Output].Name);
             }
 
@@ -210,7 +210,9 @@ namespace Gen.Runtime.Graph
 
 
         /// <summary>Whether the op's output takes a quantization its weights decide (an embedding table's) instead of parameters.</summary>
-        public static bool QuantizationFromWeights(OpKind kind) => kind == OpKind.Embedding;
+        /// <remarks>A lookup in one table; BERT's summed embeddings are an activation of their own.</remarks>
+        public static bool QuantizationFromWeights(GraphNode node) =>
+            node.Kind == OpKind.Embedding && !((EmbeddingAttributes)node.Attributes).IsSum;
 
         /// <summary>Whether the generated code may write the op's output over its (single) input.</summary>
         public static bool RunsInPlace(OpKind kind) => kind == OpKind.Gelu;

@@ -149,7 +149,7 @@ namespace Gen.Runtime.Graph
 
         internal void SetOutput(GraphNode node)
         {
-            if (OpRules.QuantizationFromWeights(node.Kind)) return; // the op sets it (SetQuantization)
+            if (OpRules.QuantizationFromWeights(node)) return; // the op sets it (SetQuantization)
             Quantization[node.Output] = OpRules.KeepsInputQuantization(node.Kind) ? Quantization[node.Inputs[0]] : _parameters(Graph.Values[node.Output].Name);
         }
 

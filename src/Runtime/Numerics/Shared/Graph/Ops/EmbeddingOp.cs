@@ -19,18 +19,33 @@ namespace Gen.Runtime.Graph
     }
 
     /// <summary>
-    /// An embedding table in integer form: symmetric INT8 per tensor (scale max |value| / 127), which is also the output's
-    /// quantization, so the gather itself is a copy of rows.
+    /// An embedding table in integer form: symmetric INT8 per tensor (scale max |value| / 127). A lookup in one table
+    /// outputs at the table's quantization, so the gather is a copy of rows. BERT's sum adds a second INT8 table, the
+    /// position rows with the segment row added at build time ([tokens, width], symmetric), and rounds the sum once into
+    /// the output's calibrated quantization (<see cref="Sum"/>, the integer add across scales).
     /// </summary>
     public sealed class EmbeddingPlan
     {
-        internal EmbeddingPlan(int vocabulary, int width, sbyte[] table, QuantizationParameters quantization)
+        internal EmbeddingPlan(int vocabulary, int width, sbyte[] table, QuantizationParameters quantization, sbyte[]? positions = null,
+            QuantizationParameters positionQuantization = default, ResidualAddPlan? sum = null)
         {
             Vocabulary = vocabulary;
             Width = width;
             Table = table;
             Quantization = quantization;
+            Positions = positions;
+            PositionQuantization = positionQuantization;
+            Sum = sum;
         }
+
+        /// <summary>For BERT's sum: row t is position t's embedding plus segment 0's, INT8 [tokens, width]; null for a plain lookup.</summary>
+        public sbyte[]? Positions { get; }
+
+        /// <summary>The quantization of <see cref="Positions"/>.</summary>
+        public QuantizationParameters PositionQuantization { get; }
+
+        /// <summary>For BERT's sum: word row + position row into the output's quantization; null for a plain lookup.</summary>
+        public ResidualAddPlan? Sum { get; }
 
         /// <summary>Rows of the table.</summary>
         public int Vocabulary { get; }
@@ -74,24 +89,66 @@ namespace Gen.Runtime.Graph
             return b.Node(OpKind.Embedding, name, new[] { ids }, outputName, new[] { input.Elements, System.Math.Max(a.Width, 1) }, origin, a);
         }
 
-        /// <summary>The table quantized; the output takes its quantization (<see cref="OpRules.QuantizationFromWeights"/>).</summary>
+        /// <summary>
+        /// The tables quantized. A plain lookup's output takes the table's quantization
+        /// (<see cref="OpRules.QuantizationFromWeights"/>); BERT's sum is rounded into its calibrated one.
+        /// </summary>
         public static EmbeddingPlan? Quantize(QuantizeContext c, GraphNode node)
         {
             var a = (EmbeddingAttributes)node.Attributes;
-            if (a.IsSum)
-            {
-                c.Problems.Add(ModelProblem.UnsupportedType, node.Origin,
-                    $"'{node.Name}': the integer model has no summed word, position and segment embeddings yet.");
-                return null;
-            }
-
             float[]? table = c.Weights.Float(node.Origin, node.Name, node.Name + ".weight", null, new[] { a.Vocabulary, a.Width });
             if (table is null) return null;
-            var q = QuantizationMath.ChooseSymmetric(QuantizationMath.MaxAbs(table, 0, table.Length));
-            var values = new sbyte[table.Length];
-            for (int i = 0; i < table.Length; i++) values[i] = (sbyte)QuantizationMath.Quantize(table[i], q.Scale, 0);
-            c.SetQuantization(node.Output, q);
-            return new EmbeddingPlan(a.Vocabulary, a.Width, values, q);
+            var (values, q) = Symmetric(table);
+            if (!a.IsSum)
+            {
+                c.SetQuantization(node.Output, q);
+                return new EmbeddingPlan(a.Vocabulary, a.Width, values, q);
+            }
+
+            float[]? rows = PositionRows(c.Weights, node, c.InValue(node).Elements);
+            if (rows is null) return null;
+            var (positions, p) = Symmetric(rows);
+            try
+            {
+                return new EmbeddingPlan(a.Vocabulary, a.Width, values, q, positions, p, ResidualAddPlan.Create(q, p, c.Out(node)));
+            }
+            catch (System.ArgumentOutOfRangeException e)
+            {
+                c.Problems.Add(ModelProblem.OutOfRange, node.Origin, $"The embedding sum '{node.Name}': {Text.Reason(e)}");
+                return null;
+            }
+        }
+
+        /// <summary>
+        /// Row t: position t's embedding plus segment 0's (a single sentence is all segment 0), in float, for the first
+        /// <paramref name="tokens"/> positions. The float kernel and the quantizer both start from these rows.
+        /// </summary>
+        public static float[]? PositionRows(WeightReader weights, GraphNode node, int tokens)
+        {
+            var a = (EmbeddingAttributes)node.Attributes;
+            float[]? positions = a.Positions is null ? null : weights.Float(node.Origin, node.Name, a.Positions, null, new[] { a.PositionRows, a.Width });
+            float[]? segments = a.Segments is null ? null : weights.Float(node.Origin, node.Name, a.Segments, null, new[] { a.SegmentRows, a.Width });
+            if ((a.Positions != null && positions is null) || (a.Segments != null && segments is null)) return null;
+            var rows = new float[tokens * a.Width];
+            for (int t = 0; t < tokens; t++)
+            {
+                for (int i = 0; i < a.Width; i++)
+                {
+                    // Hugging Face adds (word + segment) + position; adding position + segment first keeps one table and
+                    // differs from that only by float32 rounding.
+                    rows[t * a.Width + i] = (positions is null || t >= a.PositionRows ? 0 : positions[t * a.Width + i]) + (segments is null ? 0 : segments[i]);
+                }
+            }
+
+            return rows;
+        }
+
+        private static (sbyte[] Values, QuantizationParameters Quantization) Symmetric(float[] data)
+        {
+            var q = QuantizationMath.ChooseSymmetric(QuantizationMath.MaxAbs(data, 0, data.Length));
+            var values = new sbyte[data.Length];
+            for (int i = 0; i < data.Length; i++) values[i] = (sbyte)QuantizationMath.Quantize(data[i], q.Scale, 0);
+            return (values, q);
         }
     }
 }
