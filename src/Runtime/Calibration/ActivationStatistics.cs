@@ -96,6 +96,35 @@ namespace Gen.Runtime.Calibration
         }
 
         /// <summary>
+        /// Runs padded token-id sequences (<see cref="FloatModel.Run(ReadOnlySpan{int}, ReadOnlySpan{int}, Span{float}, ActivationTrace?)"/>:
+        /// each <see cref="FloatModel.InputSize"/> ids, <paramref name="lengths"/>[b] of them real) and records the
+        /// activations of the real tokens only: a padded row does not reach the pooled output, so its values must not
+        /// widen the ranges the real ones are quantized with.
+        /// </summary>
+        public void AddSequences(ReadOnlySpan<int> ids, ReadOnlySpan<int> lengths)
+        {
+            int size = Model.InputSize;
+            if (lengths.IsEmpty || ids.Length != lengths.Length * size)
+            {
+                throw new ArgumentException($"{ids.Length} ids do not form {lengths.Length} sequences of {size}.", nameof(ids));
+            }
+
+            var graph = Model.Graph;
+            for (int b = 0; b < lengths.Length; b++)
+            {
+                int real = lengths[b];
+                Model.Run(ids.Slice(b * size, size), lengths.Slice(b, 1), _logits.AsSpan(0, Model.OutputSize), (name, values) =>
+                {
+                    // An activation with a row per token keeps its first `real` rows; a pooled one is whole.
+                    var value = graph.Values[graph.IndexOf(name)];
+                    Record(name, value.Rows == size ? values.Slice(0, real * value.Columns) : values);
+                });
+                Samples++;
+                if (Samples % BatchSize == 0) Flush();
+            }
+        }
+
+        /// <summary>
         /// Collects statistics over a whole data set, reporting the samples done so far to <paramref name="progress"/>
         /// after each batch.
         /// </summary>

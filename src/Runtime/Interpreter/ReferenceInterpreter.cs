@@ -64,7 +64,7 @@ namespace Gen.Runtime.Interpreter
             int together = Model.Graph.IsRowWise && trace is null ? batch : 1;
             for (int b = 0; b < batch; b += together)
             {
-                RunSamples(input.Slice(b * InputSize, together * InputSize), null, output.Slice(b * OutputSize, together * OutputSize), together, trace);
+                RunSamples(input.Slice(b * InputSize, together * InputSize), null, output.Slice(b * OutputSize, together * OutputSize), together, int.MaxValue, trace);
             }
         }
 
@@ -87,11 +87,44 @@ namespace Gen.Runtime.Interpreter
 
             for (int b = 0; b < batch; b++)
             {
-                RunSamples(default, ids.Slice(b * InputSize, InputSize).ToArray(), output.Slice(b * OutputSize, OutputSize), 1, trace);
+                RunSamples(default, ids.Slice(b * InputSize, InputSize).ToArray(), output.Slice(b * OutputSize, OutputSize), 1, int.MaxValue, trace);
             }
         }
 
-        private void RunSamples(ReadOnlySpan<sbyte> input, int[]? ids, Span<sbyte> output, int samples, QuantizedActivationTrace? trace)
+        /// <summary>
+        /// Runs a padded batch of token-id sequences: <paramref name="lengths"/>[b] real tokens at the start of sequence b,
+        /// each sequence <see cref="InputSize"/> ids long (the padding's ids must be in the vocabulary). Attention attends
+        /// only to the real tokens and mean pooling averages only them; padded rows are computed like any other.
+        /// </summary>
+        /// <exception cref="ArgumentException">The model reads INT8 values, the spans do not hold one sequence per length, or
+        /// a length is not between 1 and <see cref="InputSize"/>.</exception>
+        /// <exception cref="ArgumentOutOfRangeException">An id is outside an embedding's vocabulary.</exception>
+        public void Run(ReadOnlySpan<int> ids, ReadOnlySpan<int> lengths, Span<sbyte> output, QuantizedActivationTrace? trace = null)
+        {
+            if (!Model.Graph.InputValue.IsTokenIds) throw new ArgumentException("This model reads INT8 values, not token ids.", nameof(ids));
+            if (lengths.IsEmpty || ids.Length != lengths.Length * InputSize)
+            {
+                throw new ArgumentException($"{ids.Length} ids do not form {lengths.Length} sequences of {InputSize} (pad each sequence to {InputSize} ids).", nameof(ids));
+            }
+
+            if (output.Length != lengths.Length * OutputSize)
+            {
+                throw new ArgumentException($"Output holds {output.Length} values; {lengths.Length} sequences need {lengths.Length * OutputSize}.", nameof(output));
+            }
+
+            for (int b = 0; b < lengths.Length; b++)
+            {
+                if (lengths[b] < 1 || lengths[b] > InputSize)
+                {
+                    throw new ArgumentException($"Sequence {b} has length {lengths[b]}; lengths run from 1 to the model's {InputSize} tokens.", nameof(lengths));
+                }
+
+                RunSamples(default, ids.Slice(b * InputSize, InputSize).ToArray(), output.Slice(b * OutputSize, OutputSize), 1, lengths[b], trace);
+            }
+        }
+
+        // tokens: the real tokens of the one sequence being run (int.MaxValue when nothing is padded).
+        private void RunSamples(ReadOnlySpan<sbyte> input, int[]? ids, Span<sbyte> output, int samples, int tokens, QuantizedActivationTrace? trace)
         {
             var graph = Model.Graph;
             var values = new sbyte[graph.Values.Count][];
@@ -110,9 +143,9 @@ namespace Gen.Runtime.Interpreter
                     case OpKind.Im2Col: Im2ColReference.Run((Im2ColAttributes)op, In(0), output1); break;
                     case OpKind.Add: AddReference.Run((ResidualAddPlan)op, In(0), In(1), output1); break;
                     case OpKind.LayerNorm: LayerNormReference.Run((LayerNormPlan)op, In(0), output1); break;
-                    case OpKind.Attention: AttentionReference.Run((AttentionPlan)op, In(0), In(1), In(2), output1); break;
+                    case OpKind.Attention: AttentionReference.Run((AttentionPlan)op, In(0), In(1), In(2), output1, tokens); break;
                     case OpKind.Gelu: GeluReference.Run((GeluPlan)op, In(0), output1); break;
-                    case OpKind.MeanPool: MeanPoolReference.Run((MeanPoolPlan)op, In(0), output1); break;
+                    case OpKind.MeanPool: MeanPoolReference.Run((MeanPoolPlan)op, In(0), output1, tokens); break;
                     case OpKind.Embedding: EmbeddingReference.Run((EmbeddingPlan)op, ids!, output1); break;
                     case OpKind.ClsToken: ClsTokenReference.Run((ClsTokenAttributes)op, In(0), output1); break;
                     default: throw new NotSupportedException($"No reference kernel for {node.Kind}.");

@@ -3,17 +3,28 @@ namespace Gen.Runtime.Graph
     /// <summary>Attributes of the mean over the rows (a transformer's tokens).</summary>
     public sealed record MeanPoolAttributes : OpAttributes;
 
-    /// <summary>The mean in integer form: <c>sum_t (x_t - Z_in)</c> requantized by <c>S_in / (Rows S_out)</c>.</summary>
+    /// <summary>
+    /// The mean in integer form: <c>sum_t (x_t - Z_in)</c> requantized by <c>S_in / (Rows S_out)</c>. A padded sequence
+    /// averages only its first n rows, with the multiplier of <c>S_in / (n S_out)</c> (<see cref="Multipliers"/>).
+    /// </summary>
     public sealed class MeanPoolPlan
     {
-        internal MeanPoolPlan(int rows, QuantizationParameters input, QuantizationParameters output, int multiplier, int shift)
+        internal MeanPoolPlan(int rows, QuantizationParameters input, QuantizationParameters output, int[] multipliers, int[] shifts)
         {
             Rows = rows;
             Input = input;
             Output = output;
-            Multiplier = multiplier;
-            Shift = shift;
+            Multipliers = multipliers;
+            Shifts = shifts;
+            Multiplier = multipliers[rows - 1];
+            Shift = shifts[rows - 1];
         }
+
+        /// <summary>M0 of <c>S_in / (n S_out)</c> at index n - 1, for n = 1 to <see cref="Rows"/> rows averaged.</summary>
+        public System.Collections.Generic.IReadOnlyList<int> Multipliers { get; }
+
+        /// <summary>The shift of each of <see cref="Multipliers"/>.</summary>
+        public System.Collections.Generic.IReadOnlyList<int> Shifts { get; }
 
         /// <summary>Rows averaged.</summary>
         public int Rows { get; }
@@ -38,19 +49,35 @@ namespace Gen.Runtime.Graph
         public static int MeanPool(this GraphBuilder b, int input, string name, int origin) =>
             b.Node(OpKind.MeanPool, name, new[] { input }, name, new[] { b.Value(input).Columns }, origin, new MeanPoolAttributes());
 
-        /// <summary>The mean's requantization.</summary>
+        /// <summary>The mean's requantization, for every count of rows averaged up to all of them.</summary>
         public static MeanPoolPlan? Quantize(QuantizeContext c, GraphNode node)
         {
             int rows = c.InValue(node).Rows;
             var input = c.In(node);
             var output = c.Out(node);
-            if (!Requantization.TryMultiplier(input.Scale / ((double)rows * output.Scale), out int m0, out int shift, out string? why))
+            var multipliers = new int[rows];
+            var shifts = new int[rows];
+            if (!Requantization.TryMultiplier(input.Scale / ((double)rows * output.Scale), out multipliers[rows - 1], out shifts[rows - 1], out string? why))
             {
                 c.Problems.Add(ModelProblem.OutOfRange, node.Origin, "Mean pooling: " + why);
                 return null;
             }
 
-            return new MeanPoolPlan(rows, input, output, m0, shift);
+            // Fewer rows (a padded sequence's real tokens) have a larger multiplier, which may reach 1 or more: a left shift
+            // (positive) then comes first, as TensorFlow Lite's MultiplyByQuantizedMultiplier does. A sum of n INT8 values
+            // shifted left by at most 15 bits stays in an int for n up to 2^8.
+            for (int n = 1; n < rows; n++)
+            {
+                double real = input.Scale / ((double)n * output.Scale);
+                FixedPoint.QuantizeMultiplier(real, out multipliers[n - 1], out shifts[n - 1]);
+                if (shifts[n - 1] > 15 || ((long)255 * n << System.Math.Max(shifts[n - 1], 0)) > int.MaxValue)
+                {
+                    c.Problems.Add(ModelProblem.OutOfRange, node.Origin, $"Mean pooling of {Text.Int(n)} rows: the multiplier {real.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)} is too large; check the activation scales.");
+                    return null;
+                }
+            }
+
+            return new MeanPoolPlan(rows, input, output, multipliers, shifts);
         }
     }
 }
