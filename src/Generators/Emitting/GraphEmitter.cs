@@ -24,8 +24,6 @@ namespace Gen.Generators.Emitting
         public static string Emit(ModelPlan plan)
         {
             var g = plan.Graph!;
-            // The Run API reads INT8 values; one that reads token ids comes with the frontend that needs it (BERT).
-            if (g.InputValue.IsTokenIds) throw new System.NotSupportedException("A model whose input is token ids has no Run API yet.");
             var names = MethodNames(plan, g);
             var dense = g.DenseLayers();
             var denseNames = g.Nodes.Select((n, i) => (n, i)).Where(x => x.n is DenseNodePlan).Select(x => names[x.i]).ToArray();
@@ -48,7 +46,7 @@ namespace Gen.Generators.Emitting
                     });
             EmitConstants(w, plan, g);
             ModelEmitter.EmitPathSelection(w, g.EmitVnni, g.VnniVersionCheck);
-            long workspace = g.RowWise ? EmitRowRun(w, g, names) : EmitSampleRun(w, g, names);
+            long workspace = g.InputValue.IsTokenIds ? EmitSequenceRun(w, g, names) : g.RowWise ? EmitRowRun(w, g, names) : EmitSampleRun(w, g, names);
             for (int i = 0; i < g.Nodes.Length; i++)
             {
                 if (g.Headings[i].Length > 0)
@@ -65,7 +63,7 @@ namespace Gen.Generators.Emitting
             DenseKernelEmitter.EmitConversions(w, dense);
             ModelEmitter.EmitRequantize(w);
             ModelEmitter.EmitThrowHelpers(w);
-            RunApiEmitter.EmitStackBytes(w, workspace);
+            RunApiEmitter.EmitStackBytes(w, workspace, g.InputValue.IsTokenIds);
             for (int i = 0; i < dense.Length; i++) ModelEmitter.EmitLayerData(w, dense[i], denseNames[i]);
             foreach (var (add, i) in g.Nodes.Select((n, i) => (n as AddNodePlan, i)).Where(x => x.Item1 != null && x.Item1.Constant.Length > 0))
             {
@@ -80,6 +78,19 @@ namespace Gen.Generators.Emitting
 
         private static void EmitConstants(CodeWriter w, ModelPlan plan, GraphPlan g)
         {
+            if (g.InputValue.IsTokenIds)
+            {
+                // Token ids have no scale: MaxTokens (with the Run API) says what the input may hold.
+                w.Line("/// <summary>Values per output (one sequence's embedding, or its rows).</summary>");
+                w.Line($"public const int OutputSize = {I(g.OutputValue.Elements)};");
+                w.Line("/// <summary>Real value of one step of the INT8 output: <c>real = OutputScale * (q - OutputZeroPoint)</c>.</summary>");
+                w.Line($"public const float OutputScale = {CodeWriter.Float(g.OutputScale)};");
+                w.Line("/// <summary>The INT8 output value that represents real 0.</summary>");
+                w.Line($"public const int OutputZeroPoint = {I(g.OutputZeroPoint)};");
+                w.Line();
+                return;
+            }
+
             bool image = g.SampleName == "image";
             w.Line(image ? "/// <summary>Values per input image (channel-major, then row-major).</summary>" : "/// <summary>Values per input row.</summary>");
             w.Line($"public const int InputSize = {I(g.InputValue.Elements)};");
@@ -132,6 +143,7 @@ namespace Gen.Generators.Emitting
                     Im2ColNodePlan p => allocator.Take("Im2Col" + ModelEmitter.Pascal(p.Name), null, single),
                     AddNodePlan p when p.Constant.Length > 0 && g.Nodes.OfType<AddNodePlan>().Count(a => a.Constant.Length > 0) == 1 => "AddPosition",
                     AddNodePlan p => allocator.Take(ModelEmitter.Pascal(g.Values[p.Output].Name), "Add" + ModelEmitter.Pascal(g.Values[p.Output].Name), new[] { "", "Constant" }),
+                    MeanPoolNodePlan p when p.Masked => allocator.Take("MeanPool", "MeanPool" + ModelEmitter.Pascal(p.Name), MeanPoolEmitter.Suffixes),
                     MeanPoolNodePlan when One<MeanPoolNodePlan>() => "MeanPool",
                     MeanPoolNodePlan p => allocator.Take("MeanPool" + ModelEmitter.Pascal(p.Name), null, single),
                     ClsTokenNodePlan p => allocator.Take("ClsToken", "ClsToken" + ModelEmitter.Pascal(p.Name), single),
@@ -204,13 +216,13 @@ namespace Gen.Generators.Emitting
                     return AddEmitter.Call(name, reads[0], p.Constant.Length > 0 ? ConstantName(name) : reads[1], write);
                 case LayerNormNodePlan:
                     return LayerNormEmitter.Call(name, reads[0], write);
-                case AttentionNodePlan:
-                    return AttentionEmitter.Call(name.Split('|')[0], reads[0], reads[1], reads[2], write);
+                case AttentionNodePlan p:
+                    return AttentionEmitter.Call(name.Split('|')[0], reads[0], reads[1], reads[2], write, p.Masked ? "tokens, " : "");
                 case GeluNodePlan:
                     // In place: the layout gives the output its input's bytes when nothing reads the input later; otherwise copy first.
                     return (reads[0] == write ? "" : $"{reads[0]}.CopyTo({write}); ") + GeluEmitter.Call(name, write);
-                case MeanPoolNodePlan:
-                    return MeanPoolEmitter.Call(name, reads[0], write);
+                case MeanPoolNodePlan p:
+                    return MeanPoolEmitter.Call(name, reads[0], write, p.Masked ? "tokens, " : "");
                 case EmbeddingNodePlan:
                     return EmbeddingEmitter.Call(name, reads[0], write);
                 case ClsTokenNodePlan:
@@ -296,6 +308,70 @@ namespace Gen.Generators.Emitting
             }
 
             string View(int v) => v == g.Input ? "image" : v == g.Output ? "output" : locals[layout.Storage[v]];
+            for (int i = 0; i < g.Nodes.Length; i++)
+            {
+                var node = g.Nodes[i];
+                if (g.Headings[i].Length > 0)
+                {
+                    w.Line();
+                    w.Line($"// {CodeWriter.Comment(g.Headings[i])}");
+                }
+
+                w.Line(Call(g, node, names[i], node.Inputs.Select(View).ToArray(), View(node.Output), I(g.Values[node.Inputs[0]].Rows)));
+            }
+
+            w.Close();
+            w.Line();
+            return plan.TotalBytes;
+        }
+
+        /// <summary>
+        /// A model of token ids (a BERT encoder): one sequence at a time through the walk, its tokens the rows of every value.
+        /// The ids are padded to MaxTokens with id 0 ([PAD] in BERT vocabularies); the padded rows are computed like the
+        /// others but are never keys of an attention nor counted by the pooling, so they cannot change the output.
+        /// </summary>
+        private static long EmitSequenceRun(CodeWriter w, GraphPlan g, string[] names)
+        {
+            var layout = WorkspaceLayout.For(g, 1);
+            var plan = layout.Plan;
+            int maxTokens = (int)g.InputValue.Elements;
+            RunApiEmitter.EmitTokens(w, maxTokens, plan.TotalBytes);
+            w.Line("/// <summary>Runs sequences with the kernels of <paramref name=\"path\"/>, the activations in <paramref name=\"workspace\"/> (already checked).</summary>");
+            w.Open($"internal static void {RunApiEmitter.RunSequencesInWorkspace}(ReadOnlySpan<int> tokenIds, ReadOnlySpan<int> lengths, Span<sbyte> outputs, Span<byte> workspace, int path)");
+            w.Line("long total = 0;");
+            w.Open("foreach (int length in lengths)");
+            w.Line("if ((uint)(length - 1) >= MaxTokens) throw new ArgumentException($\"A sequence has {length} tokens; this model reads 1 to MaxTokens = {MaxTokens}.\", nameof(tokenIds));");
+            w.Line("total += length;");
+            w.Close();
+            w.Line("if (total != tokenIds.Length) throw new ArgumentException($\"The lengths add up to {total} tokens but {tokenIds.Length} ids were given.\", nameof(lengths));");
+            w.Line("if (outputs.Length != (long)lengths.Length * OutputSize) ThrowLength(nameof(outputs), outputs.Length, (long)lengths.Length * OutputSize);");
+            w.Line("int start = 0;");
+            w.Open("for (int s = 0; s < lengths.Length; s++)");
+            w.Line("RunSequence(tokenIds.Slice(start, lengths[s]), outputs.Slice(s * OutputSize, OutputSize), workspace, path);");
+            w.Line("start += lengths[s];");
+            w.Close();
+            w.Close();
+            w.Line();
+
+            w.Line("/// <summary>One sequence through the whole model. Tokens are rows of the activation buffers, [MaxTokens, features].</summary>");
+            w.Open("private static void RunSequence(ReadOnlySpan<int> tokenIds, Span<sbyte> output, Span<byte> workspace, int path)");
+            w.Line("int tokens = tokenIds.Length;");
+            w.Line($"Span<int> ids = {w.StackAlloc("int", maxTokens)};");
+            w.Line("tokenIds.CopyTo(ids);");
+            w.Line("ids.Slice(tokens).Clear(); // padding: id 0, never a key and never pooled");
+            w.Line("// Every step writes a value of its own; values that are never live together share bytes. The plan, made at build");
+            w.Line($"// time from each value's lifetime (largest first, lowest free offset): {I(plan.TotalBytes)} bytes, against {I(plan.SumOfBuffers)} for a");
+            w.Line($"// buffer each and {I(plan.PeakLiveBytes)} live at the busiest step.");
+            w.Line("Span<sbyte> all = MemoryMarshal.Cast<byte, sbyte>(workspace);");
+            var locals = LocalNames(g, layout, new[] { "tokenIds", "output", "workspace", "path", "all", "tokens", "ids" }, v => "v");
+            for (int i = 0; i < layout.Planned.Count; i++)
+            {
+                int v = layout.Planned[i];
+                var value = g.Values[v];
+                w.Line($"Span<sbyte> {locals[v]} = all.Slice({I(plan.Offsets[i])}, {I(plan.Buffers[i].Bytes)}); // '{CodeWriter.Comment(value.Name)}' [{I(value.Rows)}, {I(value.Columns)}]");
+            }
+
+            string View(int v) => v == g.Input ? "ids" : v == g.Output ? "output" : locals[layout.Storage[v]];
             for (int i = 0; i < g.Nodes.Length; i++)
             {
                 var node = g.Nodes[i];

@@ -56,6 +56,30 @@ namespace Gen.Generators.Emitting
             w.Line("// (a class carries it once), or left to the model class when that declares its own.");
             w.Open(plan.Modifiers + " " + CodeWriter.Identifier(plan.ClassName));
 
+            bool tokenIds = plan.Graph?.InputValue.IsTokenIds == true;
+            if (!tokenIds) EmitQuantizeInput(w); // a model of token ids has no real input to quantize
+            w.Line("/// <summary>Dequantizes outputs: <c>OutputScale * (q - OutputZeroPoint)</c>.</summary>");
+            w.Line("/// <exception cref=\"ArgumentException\">The lengths differ.</exception>");
+            w.Open("public static void DequantizeOutput(ReadOnlySpan<sbyte> values, Span<float> destination)");
+            w.Line("if (values.Length != destination.Length) throw new ArgumentException($\"The destination holds {destination.Length} values but {values.Length} are to be dequantized.\", nameof(destination));");
+            w.Line("for (int i = 0; i < values.Length; i++) destination[i] = OutputScale * (values[i] - OutputZeroPoint);");
+            w.Close();
+            w.Line();
+            w.Line("/// <summary>The index of the largest output (the first one on ties): the predicted class.</summary>");
+            w.Line("/// <exception cref=\"ArgumentException\">The span is empty.</exception>");
+            w.Open("public static int ArgMax(ReadOnlySpan<sbyte> output)");
+            w.Line("if (output.IsEmpty) throw new ArgumentException(\"No outputs to choose from.\", nameof(output));");
+            w.Line("int best = 0;");
+            w.Line("for (int i = 1; i < output.Length; i++) if (output[i] > output[best]) best = i;");
+            w.Line("return best;");
+            w.Close();
+            w.Close();
+            if (plan.Namespace != null) w.Close();
+            return w.ToString();
+        }
+
+        private static void EmitQuantizeInput(CodeWriter w)
+        {
             w.Line("/// <summary>Quantizes real inputs: <c>clamp(round(value / InputScale) + InputZeroPoint, -128, 127)</c>, ties away from zero.</summary>");
             w.Line("/// <exception cref=\"ArgumentException\">The lengths differ, or a value is NaN.</exception>");
             w.Open("public static void QuantizeInput(ReadOnlySpan<float> values, Span<sbyte> destination)");
@@ -88,24 +112,6 @@ namespace Gen.Generators.Emitting
             w.Close();
             w.Close();
             w.Line();
-            w.Line("/// <summary>Dequantizes outputs: <c>OutputScale * (q - OutputZeroPoint)</c>.</summary>");
-            w.Line("/// <exception cref=\"ArgumentException\">The lengths differ.</exception>");
-            w.Open("public static void DequantizeOutput(ReadOnlySpan<sbyte> values, Span<float> destination)");
-            w.Line("if (values.Length != destination.Length) throw new ArgumentException($\"The destination holds {destination.Length} values but {values.Length} are to be dequantized.\", nameof(destination));");
-            w.Line("for (int i = 0; i < values.Length; i++) destination[i] = OutputScale * (values[i] - OutputZeroPoint);");
-            w.Close();
-            w.Line();
-            w.Line("/// <summary>The index of the largest output (the first one on ties): the predicted class.</summary>");
-            w.Line("/// <exception cref=\"ArgumentException\">The span is empty.</exception>");
-            w.Open("public static int ArgMax(ReadOnlySpan<sbyte> output)");
-            w.Line("if (output.IsEmpty) throw new ArgumentException(\"No outputs to choose from.\", nameof(output));");
-            w.Line("int best = 0;");
-            w.Line("for (int i = 1; i < output.Length; i++) if (output[i] > output[best]) best = i;");
-            w.Line("return best;");
-            w.Close();
-            w.Close();
-            if (plan.Namespace != null) w.Close();
-            return w.ToString();
         }
 
         /// <summary>
@@ -130,7 +136,8 @@ namespace Gen.Generators.Emitting
             w.Line($"/// Integer-only INT8 {what}.");
             w.Line("/// </summary>");
             w.Line("/// <remarks>");
-            w.Line("/// <see cref=\"Run(ReadOnlySpan{sbyte}, Span{sbyte})\"/> " + remarks[0]);
+            string run = plan.Graph?.InputValue.IsTokenIds == true ? "Run(ReadOnlySpan{int}, Span{sbyte}, Span{byte})" : "Run(ReadOnlySpan{sbyte}, Span{sbyte})";
+            w.Line($"/// <see cref=\"{run}\"/> " + remarks[0]);
             for (int i = 1; i < remarks.Length; i++) w.Line("/// " + remarks[i]);
             w.Line("/// </remarks>");
             // Left out when the user's class has its own [GeneratedCode]: the attribute allows one per class (CS0579).

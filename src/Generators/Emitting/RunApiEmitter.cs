@@ -125,10 +125,10 @@ namespace Gen.Generators.Emitting
         /// The stack constant, written last because it sums the buffers of every method emitted before it, and the
         /// throw helpers of the checks above.
         /// </summary>
-        public static void EmitStackBytes(CodeWriter w, long workspaceSize)
+        public static void EmitStackBytes(CodeWriter w, long workspaceSize, bool tokenIds = false)
         {
             bool onStack = workspaceSize <= StackBudgetBytes;
-            long bound = w.StackBound(onStack ? "RunRows" : RunInWorkspace);
+            long bound = w.StackBound(tokenIds ? (onStack ? "RunSequences" : RunSequencesInWorkspace) : onStack ? "RunRows" : RunInWorkspace);
             w.Line("/// <summary>");
             w.Line(onStack
                 ? "/// Most bytes of stack buffers <c>Run(input, output)</c> has live at once (its workspace plus the largest step's own scratch);"
@@ -146,6 +146,79 @@ namespace Gen.Generators.Emitting
             w.Line("throw new ArgumentException($\"The workspace holds {actual} bytes; this model needs at least WorkspaceSize = {WorkspaceSize}.\", \"workspace\");");
             w.Close();
             w.Line();
+        }
+
+        /// <summary>The name of the method a model of token ids emits to run sequences in a given workspace.</summary>
+        internal const string RunSequencesInWorkspace = "RunSequencesInWorkspace";
+
+        /// <summary>
+        /// The Run overloads of a model that reads token ids (a BERT encoder): one sequence of 1 to <c>MaxTokens</c> ids, or a
+        /// batch of sequences of different lengths one after another, each with the stack or a caller's workspace.
+        /// </summary>
+        public static void EmitTokens(CodeWriter w, int maxTokens, long workspaceSize)
+        {
+            bool onStack = workspaceSize <= StackBudgetBytes;
+            w.Line("/// <summary>The most tokens a sequence may have ([CLS] and [SEP] included).</summary>");
+            w.Line($"public const int MaxTokens = {CodeWriter.Int(maxTokens)};");
+            w.Line();
+            w.Line("/// <summary>");
+            w.Line("/// Bytes of activation buffers one call needs: the least a workspace passed to Run may hold. " + (onStack
+                ? "The overloads without one keep them on the calling thread's stack."
+                : $"They cannot live on the stack (more than {CodeWriter.Int(StackBudgetBytes)} bytes): use the overloads that take a workspace."));
+            w.Line("/// </summary>");
+            w.Line($"public const int WorkspaceSize = {CodeWriter.Int(workspaceSize)};");
+            w.Line();
+            string obsolete = $"[Obsolete(\"This model needs WorkspaceSize = {CodeWriter.Int(workspaceSize)} bytes of activations, more than Gen puts on a thread's stack " +
+                $"({CodeWriter.Int(StackBudgetBytes)}). Call the overload that takes a Span<byte> workspace of at least WorkspaceSize bytes (allocate it once and reuse it).\", error: true)]";
+            foreach (bool workspace in new[] { false, true })
+            {
+                foreach (bool batch in new[] { false, true })
+                {
+                    w.Line(batch
+                        ? "/// <summary>Runs the model on a batch of sequences of different lengths" + (workspace ? ", with its activations in <paramref name=\"workspace\"/>" : "") + ".</summary>"
+                        : "/// <summary>Runs the model on one sequence of token ids" + (workspace ? ", with its activations in <paramref name=\"workspace\"/>" : "") + ".</summary>");
+                    w.Line(batch
+                        ? "/// <param name=\"tokenIds\">The sequences' ids one after another: <paramref name=\"lengths\"/>[0] ids of the first, then the second's, ...</param>"
+                        : "/// <param name=\"tokenIds\">1 to <see cref=\"MaxTokens\"/> ids of the model's vocabulary, as its tokenizer gives them ([CLS] first, [SEP] last).</param>");
+                    if (batch) w.Line("/// <param name=\"lengths\">Each sequence's length, 1 to <see cref=\"MaxTokens\"/>.</param>");
+                    w.Line(batch
+                        ? "/// <param name=\"outputs\">Receives <see cref=\"OutputSize\"/> INT8 values per sequence.</param>"
+                        : "/// <param name=\"output\">Receives the <see cref=\"OutputSize\"/> INT8 outputs.</param>");
+                    if (workspace) w.Line("/// <param name=\"workspace\">At least <see cref=\"WorkspaceSize\"/> bytes, not shared with another call running at the same time; its contents need no clearing.</param>");
+                    w.Line("/// <exception cref=\"ArgumentException\">A sequence is empty or longer than <see cref=\"MaxTokens\"/>, an id is outside the vocabulary, a span has the wrong length" + (workspace ? ", the workspace is too small or overlaps the output" : "") + ".</exception>");
+                    if (!workspace && !onStack) w.Line(obsolete);
+                    string output = batch ? "outputs" : "output";
+                    w.Open($"public static void Run(ReadOnlySpan<int> tokenIds, {(batch ? "ReadOnlySpan<int> lengths, " : "")}Span<sbyte> {output}{(workspace ? ", Span<byte> workspace" : "")})");
+                    if (!batch)
+                    {
+                        w.Line("ReadOnlySpan<int> lengths = stackalloc int[] { tokenIds.Length };");
+                    }
+
+                    if (workspace)
+                    {
+                        w.Line("if (workspace.Length < WorkspaceSize) ThrowWorkspace(workspace.Length);");
+                        w.Line($"if (MemoryMarshal.AsBytes({output}).Overlaps(workspace)) ThrowOverlap(nameof(workspace), nameof({output}));");
+                        w.Line($"{RunSequencesInWorkspace}(tokenIds, lengths, {output}, workspace, (int)ActivePath);");
+                    }
+                    else
+                    {
+                        w.Line(onStack ? $"RunSequences(tokenIds, lengths, {output}, (int)ActivePath);" : $"throw new NotSupportedException(\"Use Run(tokenIds, {(batch ? "lengths, " : "")}{output}, workspace).\");");
+                    }
+
+                    w.Close();
+                    w.Line();
+                }
+            }
+
+            if (onStack)
+            {
+                w.Line("/// <summary>Runs sequences with the kernels of <paramref name=\"path\"/> (a <see cref=\"KernelPath\"/>), the workspace on the stack.</summary>");
+                w.Open("internal static void RunSequences(ReadOnlySpan<int> tokenIds, ReadOnlySpan<int> lengths, Span<sbyte> outputs, int path)");
+                w.Line($"Span<byte> workspace = {w.StackAlloc("byte", workspaceSize)};");
+                w.Line($"{RunSequencesInWorkspace}(tokenIds, lengths, outputs, workspace, path);");
+                w.Close();
+                w.Line();
+            }
         }
     }
 }

@@ -5,10 +5,13 @@ using Gen.Runtime.Graph;
 
 namespace Gen.Generators.Emitting.Ops
 {
-    /// <summary>Multi-head attention of Q, K, V over <see cref="Tokens"/> rows.</summary>
+    /// <summary>
+    /// Multi-head attention of Q, K, V over <see cref="Tokens"/> rows. <see cref="Masked"/>: the method takes the number of
+    /// real tokens at run time (a padded sequence), and only those are keys.
+    /// </summary>
     internal sealed record AttentionNodePlan(string Name, EquatableArray<int> Inputs, int Output, string Prefix, int Heads, int HeadSize,
         int Tokens, int Width, SoftmaxEmitPlan Softmax, int QueryZeroPoint, int KeyZeroPoint, int ValueZeroPoint, int ContextMultiplier,
-        int ContextRightShift, int ContextZeroPoint) : NodePlan(Name, Inputs, Output);
+        int ContextRightShift, int ContextZeroPoint, bool Masked = false) : NodePlan(Name, Inputs, Output);
 
     /// <summary>
     /// The attention's emitter: per head, INT32 scores, the integer Softmax (I-BERT's i-exp) and the context requantized,
@@ -19,12 +22,14 @@ namespace Gen.Generators.Emitting.Ops
             /// <summary>The suffixes of the names derived from the method's (its AVX-512 version) and from the exp's.</summary>
         public static readonly string[] Suffixes = { "", "Avx512" };
 
-        public static AttentionNodePlan Plan(GraphNode node, AttentionPlan a, int tokens, int width) =>
+        public static AttentionNodePlan Plan(GraphNode node, AttentionPlan a, int tokens, int width, bool masked) =>
             new AttentionNodePlan(node.Name, new EquatableArray<int>(node.Inputs.ToArray()), node.Output, ((AttentionAttributes)node.Attributes).Part,
                 a.Heads, a.HeadSize, tokens, width, SoftmaxEmitPlan.From(a.Softmax), a.Query.ZeroPoint, a.Key.ZeroPoint, a.Value.ZeroPoint,
-                a.ContextMultiplier, -a.ContextShift, a.Context.ZeroPoint);
+                a.ContextMultiplier, -a.ContextShift, a.Context.ZeroPoint, masked);
 
-        public static string Call(string method, string q, string k, string v, string context) => $"{method}({q}, {k}, {v}, {context}, path);";
+        /// <summary>The call; <paramref name="keys"/> is the run-time count of real tokens of a masked attention.</summary>
+        public static string Call(string method, string q, string k, string v, string context, string keys) =>
+            $"{method}({q}, {k}, {v}, {context}, {keys}path);";
 
         /// <summary>Whether the AVX-512 attention's Transpose16x8 helper is needed.</summary>
         public static bool UsesTranspose16x8(AttentionNodePlan l) => l.HeadSize == 16 && l.Tokens % 16 == 0;
@@ -42,12 +47,16 @@ namespace Gen.Generators.Emitting.Ops
             w.Line("/// </summary>");
             int tp = (tokens + 15) / 16 * 16, dp = (d + 15) / 16 * 16;
             bool vectorExp = DivisionByMultiplication(sm.Ln2, ExpPlan.MaxExponent * sm.Ln2, out long magic, out int magicShift);
-            w.Open($"private static void {method}(ReadOnlySpan<sbyte> q, ReadOnlySpan<sbyte> k, ReadOnlySpan<sbyte> v, Span<sbyte> context, int path)");
+            // A masked attention's real tokens (the keys) come at run time; otherwise every token is one.
+            string keys = l.Masked ? "realTokens" : I(tokens);
+            if (l.Masked) w.Line($"/// <param name=\"realTokens\">The real tokens of the sequence, 1 to {I(tokens)}: only they are keys; padded rows are still queries.</param>");
+            w.Open($"private static void {method}(ReadOnlySpan<sbyte> q, ReadOnlySpan<sbyte> k, ReadOnlySpan<sbyte> v, Span<sbyte> context, {(l.Masked ? "int realTokens, " : "")}int path)");
             w.Line($"if (q.Length < {I(tokens * width)} || k.Length < {I(tokens * width)} || v.Length < {I(tokens * width)} || context.Length < {I(tokens * width)}) throw new ArgumentException(\"Attention buffers are too short.\");");
+            if (l.Masked) w.Line($"if ((uint)(realTokens - 1) >= {I(tokens)}u) throw new ArgumentOutOfRangeException(nameof(realTokens), realTokens, \"The real tokens run from 1 to {I(tokens)}.\");");
             if (vectorExp)
             {
                 w.Open($"if ({GraphEmitter.Simd})");
-                w.Line($"{method}Avx512(q, k, v, context);");
+                w.Line($"{method}Avx512(q, k, v, context{(l.Masked ? ", realTokens" : "")});");
                 w.Line("return;");
                 w.Close();
                 w.Line();
@@ -61,7 +70,7 @@ namespace Gen.Generators.Emitting.Ops
             w.Open($"for (int i = 0; i < {I(tokens)}; i++)");
             w.Line($"ReadOnlySpan<sbyte> qi = q.Slice(i * {I(width)} + offset, {I(d)});");
             w.Line("int max = int.MinValue;");
-            w.Open($"for (int j = 0; j < {I(tokens)}; j++)");
+            w.Open($"for (int j = 0; j < {keys}; j++)");
             w.Line($"ReadOnlySpan<sbyte> kj = k.Slice(j * {I(width)} + offset, {I(d)});");
             w.Line("int s = 0;");
             w.Line($"for (int e = 0; e < {I(d)}; e++) s += (qi[e] - ({I(zq)})) * (kj[e] - ({I(zk)}));");
@@ -71,16 +80,16 @@ namespace Gen.Generators.Emitting.Ops
             w.Line();
             w.Line("// Softmax: exp of (s_j - max) <= 0, their sum, one reciprocal per row, then round(256 e_j / sum) - 128.");
             w.Line("long total = 0;");
-            w.Line($"for (int j = 0; j < {I(tokens)}; j++) total += exps[j] = {exp}((long)scores[j] - max);");
+            w.Line($"for (int j = 0; j < {keys}; j++) total += exps[j] = {exp}((long)scores[j] - max);");
             w.Line("long reciprocal = (1L << 62) / total;");
-            w.Open($"for (int j = 0; j < {I(tokens)}; j++)");
+            w.Open($"for (int j = 0; j < {keys}; j++)");
             w.Line("long p = (exps[j] * reciprocal + (1L << 53)) >> 54; // in [0, 256]; probability 1 saturates at 255/256");
             w.Line("weights[j] = p > 255 ? 255 : (int)p; // p_j + 128, the INT8 probability without its zero point");
             w.Close();
             w.Line();
             w.Open($"for (int e = 0; e < {I(d)}; e++)");
             w.Line("int acc = 0;");
-            w.Line($"for (int j = 0; j < {I(tokens)}; j++) acc += weights[j] * (v[j * {I(width)} + offset + e] - ({I(zv)}));");
+            w.Line($"for (int j = 0; j < {keys}; j++) acc += weights[j] * (v[j * {I(width)} + offset + e] - ({I(zv)}));");
             w.Line($"context[i * {I(width)} + offset + e] = Requantize(acc, {I(l.ContextMultiplier)}, {I(l.ContextRightShift)}, {I(l.ContextZeroPoint)}, -128, 127);");
             w.Close();
             w.Close();
@@ -124,14 +133,24 @@ namespace Gen.Generators.Emitting.Ops
             w.Line("/// that vpmaddwd adds two products per lane: a query's 16 scores are sums over feature pairs, a context row sums over");
             w.Line("/// token pairs. The exp runs in 64-bit lanes.");
             w.Line("/// </summary>");
-            w.Open($"private static void {method}Avx512(ReadOnlySpan<sbyte> q, ReadOnlySpan<sbyte> k, ReadOnlySpan<sbyte> v, Span<sbyte> context)");
+            w.Open($"private static void {method}Avx512(ReadOnlySpan<sbyte> q, ReadOnlySpan<sbyte> k, ReadOnlySpan<sbyte> v, Span<sbyte> context{(l.Masked ? ", int realTokens" : "")})");
             w.Line($"Span<short> keys = {w.StackAlloc("short", pairs * tp * 2)};");
             w.Line($"Span<short> values = {w.StackAlloc("short", tp / 2 * dp * 2)};");
             w.Line($"Span<short> weights = {w.StackAlloc("short", 2 * tp)}; // one row per query of an iteration");
             w.Line("ref short kt = ref MemoryMarshal.GetReference(keys), vt = ref MemoryMarshal.GetReference(values), wt = ref MemoryMarshal.GetReference(weights);");
             w.Line("ref sbyte rq = ref MemoryMarshal.GetReference(q), rk = ref MemoryMarshal.GetReference(k), rv = ref MemoryMarshal.GetReference(v);");
             w.Line("ref sbyte rc = ref MemoryMarshal.GetReference(context);");
-            if (tp > tokens)
+            if (l.Masked)
+            {
+                w.Line("// Scores of the keys past the real tokens (padding, and the vector's slack) are pushed far below any real one, so");
+                w.Line("// that their exp is exactly 0: one mask per vector of 16 keys, from the run-time count.");
+                w.Line("Vector512<int> lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);");
+                for (int c = 0; c < chunks; c++)
+                {
+                    w.Line($"Vector512<int> mask{I(c)} = Vector512.ConditionalSelect(Vector512.LessThan(lane + Vector512.Create({I(16 * c)}), Vector512.Create(realTokens)), Vector512<int>.Zero, Vector512.Create(int.MinValue / 2));");
+                }
+            }
+            else if (tp > tokens)
             {
                 w.Line($"// Scores of the {I(tp - tokens)} padding tokens are pushed far below any real one, so that their exp is exactly 0.");
                 w.Line($"Vector512<int> padding = Vector512.Create({string.Join(", ", Enumerable.Range(tp - 16, 16).Select(j => j < tokens ? "0" : "int.MinValue / 2"))});");
@@ -266,7 +285,8 @@ namespace Gen.Generators.Emitting.Ops
             }
 
             for (int c = 0; c < chunks; c++) w.Line($"s{x}{I(c)} += u{x}{I(c)};");
-            if (tp > tokens) w.Line($"s{x}{I(chunks - 1)} += padding;");
+            if (l.Masked) for (int c = 0; c < chunks; c++) w.Line($"s{x}{I(c)} += mask{I(c)};");
+            else if (tp > tokens) w.Line($"s{x}{I(chunks - 1)} += padding;");
             string maxExpr = chunks == 1 ? $"s{x}0" : string.Join("", Enumerable.Range(0, chunks - 1).Select(c => "Vector512.Max(")) + $"s{x}0" +
                 string.Concat(Enumerable.Range(1, chunks - 1).Select(c => $", s{x}{I(c)})"));
             w.Line($"Vector512<int> top{x} = {maxExpr};");

@@ -14,7 +14,7 @@ namespace Gen.Generators.Emitting.Ops
     /// <summary>The embedding's emitter: a bounds check and a copy of one table row per token.</summary>
     internal static class EmbeddingEmitter
     {
-        public static readonly string[] Suffixes = { "", "Table", "Positions" };
+        public static readonly string[] Suffixes = { "", "Table", "TableBytes", "Positions", "PositionsBytes" };
 
         public static EmbeddingNodePlan Plan(GraphNode node, EmbeddingPlan p, int tokens) =>
             new EmbeddingNodePlan(node.Name, new EquatableArray<int>(node.Inputs.ToArray()), node.Output, p.Vocabulary, p.Width, tokens,
@@ -83,11 +83,28 @@ namespace Gen.Generators.Emitting.Ops
 
         private static void EmitTable(CodeWriter w, string name, string comment, EquatableArray<sbyte> values)
         {
-            w.Line("// " + comment);
-            w.Line($"private static ReadOnlySpan<sbyte> {name} => new sbyte[]");
-            w.Line("{");
             var block = new CodeWriter();
-            block.Values(values.AsArray(), 0, values.Length, 32, v => CodeWriter.Int(v));
+            w.Line("// " + comment);
+            if (values.Length > ModelEmitter.CompactWeightsThreshold)
+            {
+                // A large table (a vocabulary's) is written eight bytes to a literal, as the dense weights: the same bytes in
+                // the image, an eighth of the tokens for the compiler.
+                var bytes = values.AsArray();
+                var words = new ulong[(bytes.Length + 7) / 8];
+                for (int i = 0; i < bytes.Length; i++) words[i / 8] |= (ulong)(byte)bytes[i] << (8 * (i % 8));
+                w.Line($"private static ReadOnlySpan<sbyte> {name} => MemoryMarshal.Cast<ulong, sbyte>({name}Bytes).Slice(0, {I(bytes.Length)});");
+                w.Line();
+                w.Line($"// The bytes of {name}, eight to a literal, least significant byte first.");
+                w.Line($"private static ReadOnlySpan<ulong> {name}Bytes => new ulong[]");
+                block.Values(words, 0, words.Length, 8, v => "0x" + v.ToString("X16", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                w.Line($"private static ReadOnlySpan<sbyte> {name} => new sbyte[]");
+                block.Values(values.AsArray(), 0, values.Length, 32, v => CodeWriter.Int(v));
+            }
+
+            w.Line("{");
             foreach (var line in block.ToString().TrimEnd('\n').Split('\n')) w.Line("    " + line);
             w.Line("};");
             w.Line();
