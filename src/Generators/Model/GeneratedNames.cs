@@ -26,6 +26,8 @@ namespace Gen.Generators.Model
         {
             "Tokens", "Width", "RunImage", "Patchify", "AddPosition", "MeanPool", "IntSqrt", "SqrtSeeds", "Clamp8",
             "MultiplyByQuantizedMultiplier", "Transpose16x8", "Position",
+            // A BERT encoder's (token-id models) in addition.
+            "MaxTokens", "RunSequences", "RunSequencesInWorkspace", "RunSequence", "ClsToken",
         };
 
         /// <summary>Members numbered by an input size (<c>Widen784</c>, <c>ToUnsigned784</c>): the prefix, then digits.</summary>

@@ -53,6 +53,10 @@ namespace Gen.Generators.Model
         QuantizationSpec? Pool,
         EquatableArray<QuantizationSpec> Overrides);
 
+    /// <summary>[BertEncoder]: the encoder's numbers as declared (0: read from the weights) and its pooling.</summary>
+    internal sealed record BertSpec(int MaxTokens, int Layers, int Heads, int Width, int FeedForward, int Vocabulary, int Pooling, bool Normalize,
+        LocationInfo? Location);
+
     /// <summary>Everything the attributes of one model class say, plus what is wrong with them.</summary>
     /// <remarks>With <see cref="Transformer"/> set, <see cref="Layers"/> are the head applied to the pooled tokens.</remarks>
     internal sealed record ModelSpec(
@@ -80,6 +84,9 @@ namespace Gen.Generators.Model
         /// the generated declaration leaves it out, since the attribute allows one use per class (CS0579).
         /// </summary>
         public bool DeclaresGeneratedCode { get; init; }
+
+        /// <summary>The [BertEncoder] declaration, when the class has one (it then has no [ModelInput] nor layers).</summary>
+        public BertSpec? Bert { get; init; }
     }
 
     /// <summary>What the user's compilation offers that changes the emitted code (read once, compared by value).</summary>

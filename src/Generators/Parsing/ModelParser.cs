@@ -78,6 +78,7 @@ namespace Gen.Generators.Parsing
             InputSpec? input = null;
             var layers = new List<DenseSpec>();
             TransformerParser? transformer = null;
+            BertSpec? bert = null;
             bool declaresGeneratedCode = false;
             foreach (var attribute in type.GetAttributes())
             {
@@ -88,6 +89,10 @@ namespace Gen.Generators.Parsing
                 if (name == InputAttribute)
                 {
                     input = ParseInput(attribute, location, diagnostics);
+                }
+                else if (name == BertParser.Attribute)
+                {
+                    bert = BertParser.Parse(attribute, location, diagnostics);
                 }
                 else if (name == DenseAttribute)
                 {
@@ -101,21 +106,29 @@ namespace Gen.Generators.Parsing
                 }
             }
 
-            var transformerSpec = transformer?.Finish(type.Name, diagnostics);
-
-            if (input is null)
+            var transformerSpec = bert is null ? transformer?.Finish(type.Name, diagnostics) : null;
+            if (bert != null && (input != null || layers.Count > 0 || transformer != null))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, bert.Location,
+                    $"The model '{type.Name}' is a [BertEncoder]: its input, layers and heads come from the weights, so it takes no [ModelInput], [Dense] or vision transformer attributes"));
+            }
+            else if (bert != null)
+            {
+                // nothing more to declare: the weights give the rest
+            }
+            else if (input is null)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, modelLocation,
                     $"The model '{type.Name}' declares no input; add [ModelInput(size, Scale = ..., ZeroPoint = ...)]"));
             }
 
-            if (layers.Count == 0 && transformerSpec is null)
+            if (layers.Count == 0 && transformerSpec is null && bert is null)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidDeclaration, modelLocation,
                     $"The model '{type.Name}' declares no layers; add [Dense(name, outputs, ...)] attributes in order"));
             }
 
-            var taken = kind is null ? CheckNames(type, transformerSpec != null, identifierLocation, modelLocation, diagnostics) : new string[0];
+            var taken = kind is null ? CheckNames(type, transformerSpec != null || bert != null, identifierLocation, modelLocation, diagnostics) : new string[0];
             string? ns = NamespaceName(type.ContainingNamespace);
             string modifiers = (type.DeclaredAccessibility == Accessibility.Public ? "public " : "internal ") +
                 (type.IsStatic ? "static " : "") + (type.IsSealed && !type.IsStatic ? "sealed " : "") + "partial class";
@@ -124,6 +137,7 @@ namespace Gen.Generators.Parsing
             {
                 TakenNames = new EquatableArray<string>(taken),
                 DeclaresGeneratedCode = declaresGeneratedCode,
+                Bert = bert,
             };
         }
 

@@ -18,7 +18,33 @@ namespace Gen.Generators.Planning
         {
             var (values, nodes, rowWise) = Nodes(model, facts);
             var graph = model.Graph;
+            if (spec.Bert is { } bert) return Bert(values, nodes, graph, model.Output, bert, facts);
             return spec.Transformer is { } t ? Transformer(values, nodes, graph, model.Output, spec, t, facts) : Dense(values, nodes, graph, model.Output, spec, rowWise, facts);
+        }
+
+        private static GraphPlan Bert(ValuePlan[] values, NodePlan[] nodes, ModelGraph graph, QuantizationParameters output, BertSpec b, CompilationFacts facts)
+        {
+            int layers = graph.Nodes.Count(n => n.Kind == OpKind.Attention);
+            var constants = new[] { new ConstantPlan("LayerCount", layers, "Encoder layers.") };
+            // A heading before the embeddings and before the first node of each encoder layer (origins 1 .. 1 + layers, BertFrontend's numbering).
+            var headings = Enumerable.Repeat("", nodes.Length).ToArray();
+            int previous = -1;
+            for (int i = 0; i < nodes.Length; i++)
+            {
+                int origin = graph.Nodes[i].Origin;
+                if (origin != previous)
+                {
+                    headings[i] = origin == 1 ? "Embeddings: word row + position row + segment-0 row, then LayerNorm."
+                        : origin >= 2 && origin < 2 + layers ? $"Encoder layer {CodeWriter.Int(origin - 1)}, '{BertShape.LayerPrefix(origin - 2)}': y = Norm1(x + Out(Attention(x))); x' = Norm2(y + Fc2(GELU(Fc1(y))))."
+                        : origin == 2 + layers ? "Pooling." : "";
+                }
+
+                previous = origin;
+            }
+
+            return new GraphPlan(new EquatableArray<ValuePlan>(values), new EquatableArray<NodePlan>(nodes), graph.Input, graph.Output, output.Scale, output.ZeroPoint, false,
+                facts.HasAvxVnni, facts.HasAvxVnni && facts.WideVnniNeedsVersionCheck, "BERT encoder", Frontends.BertDeclaration.Summary(graph, b), "sequence",
+                new EquatableArray<ConstantPlan>(constants), new EquatableArray<string>(headings));
         }
 
         /// <summary>

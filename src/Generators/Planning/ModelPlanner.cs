@@ -31,7 +31,7 @@ namespace Gen.Generators.Planning
                 spec.Input?.Size ?? 0, quantized?.Input.Scale ?? 0, quantized?.Input.ZeroPoint ?? 0,
                 diagnostics.Count == 0 ? graphPlan : null, new EquatableArray<DiagnosticInfo>(diagnostics.ToArray()));
 
-            if (diagnostics.Count > 0 || spec.Input is null)
+            if (diagnostics.Count > 0 || (spec.Input is null && spec.Bert is null))
             {
                 return Result(); // the declaration itself is wrong: say so before looking at weights
             }
@@ -39,8 +39,10 @@ namespace Gen.Generators.Planning
             var file = FindWeights(spec, files, project, diagnostics);
             if (file is null) return Result();
 
-            // The frontend: attributes to graph. Shape problems are reported before any weight is read.
             var problems = new ProblemList();
+            if (spec.Bert != null) return PlanBert(spec, file, calibrations, facts, problems, diagnostics, Result, q => quantized = q, g => graphPlan = g);
+
+            // The frontend: attributes to graph. Shape problems are reported before any weight is read.
             var declared = spec.Transformer != null
                 ? VisionTransformerDeclaration.Build(spec, problems, diagnostics)
                 : DenseDeclaration.Build(spec, problems);
@@ -70,6 +72,25 @@ namespace Gen.Generators.Planning
             if (quantized is null || diagnostics.Count > 0) return Result();
             graphPlan = GraphPlanner.Plan(quantized, spec, facts);
             return Result();
+        }
+
+        // A BERT encoder: the checkpoint itself gives the shape (checked against the attribute), so it is read first.
+        private static ModelPlan PlanBert(ModelSpec spec, WeightsFileSpec file, EquatableArray<CalibrationFileSpec> calibrations, CompilationFacts facts,
+            ProblemList problems, List<DiagnosticInfo> diagnostics, Func<ModelPlan> result, Action<QuantizedGraph> setQuantized, Action<GraphPlan> setPlan)
+        {
+            var built = BertDeclaration.Build(spec, file, problems, diagnostics);
+            if (built is null) return result();
+            var (declared, weights) = built.Value;
+            Report(problems, declared, spec, diagnostics);
+            if (diagnostics.Count > 0) return result();
+            var parameters = ParameterResolver.ResolveNamed(spec, file.SourcePath, calibrations, declared.Requests, diagnostics);
+            if (parameters is null) return result();
+            var quantized = QuantizedGraph.TryCreate(declared.Graph, weights, name => parameters[name], problems);
+            Report(problems, declared, spec, diagnostics);
+            if (quantized is null || diagnostics.Count > 0) return result();
+            setQuantized(quantized);
+            setPlan(GraphPlanner.Plan(quantized, spec, facts));
+            return result();
         }
 
         /// <summary>Each problem the frontend or an op reported, as its diagnostic at the attribute of its origin.</summary>
