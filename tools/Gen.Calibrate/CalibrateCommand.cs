@@ -33,6 +33,7 @@ namespace Gen.Calibrate
             root.Options.Add(perTensor);
             root.Options.Add(samples);
             root.Subcommands.Add(TransformerCommand.Create(output, error));
+            root.Subcommands.Add(BertCommand.Create(output, error));
 
             // The action is set before parsing: a root command with subcommands but no action would require one.
             root.SetAction(result => Guard(error, () =>

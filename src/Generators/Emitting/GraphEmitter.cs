@@ -87,6 +87,12 @@ namespace Gen.Generators.Emitting
                 w.Line($"public const float OutputScale = {CodeWriter.Float(g.OutputScale)};");
                 w.Line("/// <summary>The INT8 output value that represents real 0.</summary>");
                 w.Line($"public const int OutputZeroPoint = {I(g.OutputZeroPoint)};");
+                foreach (var c in g.Constants)
+                {
+                    w.Line($"/// <summary>{ModelEmitter.Xml(c.Summary)}</summary>");
+                    w.Line($"public const int {c.Name} = {I(c.Value)};");
+                }
+
                 w.Line();
                 return;
             }
