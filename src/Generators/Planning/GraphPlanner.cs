@@ -57,6 +57,13 @@ namespace Gen.Generators.Planning
                     OpKind.Embedding => EmbeddingEmitter.Plan(node, (EmbeddingPlan)op, input.Elements),
                     _ => throw new System.NotSupportedException($"No emitter for {node.Kind}."),
                 };
+                var bounds = model.Bounds[i];
+                if (nodes[i] is DenseNodePlan d && KernelPacker.LaneBound(((QuantizedDense)op).Weights, d.Layer.InputSize, d.Layer.OutputSize, d.Layer.Route) is { } lanes)
+                {
+                    bounds = bounds.With(lanes);
+                }
+
+                nodes[i] = nodes[i] with { Bounds = new EquatableArray<string>(bounds.CommentLines().ToArray()) };
             }
 
             // Samples run as the rows of one batch when every node is a dense layer over rows; otherwise one at a time.

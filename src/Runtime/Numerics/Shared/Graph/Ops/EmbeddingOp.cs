@@ -58,7 +58,16 @@ namespace Gen.Runtime.Graph
             var values = new sbyte[table.Length];
             for (int i = 0; i < table.Length; i++) values[i] = (sbyte)QuantizationMath.Quantize(table[i], q.Scale, 0);
             c.SetQuantization(node.Output, q);
-            return new EmbeddingPlan(a.Vocabulary, a.Width, values, q);
+            var plan = new EmbeddingPlan(a.Vocabulary, a.Width, values, q);
+            return c.Prove(node, $"The embedding '{node.Name}'", Bounds(plan)) ? plan : null;
         }
+
+        /// <summary>
+        /// The lookup's one integer: the INT32 index <c>id * Width + j</c> into the table, at most <c>Vocabulary * Width - 1</c>
+        /// (reached by the last id; a larger id is refused at run time). No arithmetic touches the values.
+        /// </summary>
+        public static OpBounds Bounds(EmbeddingPlan plan) =>
+            new OpBounds(new IntegerBound("table index", "the INT32 table index id * width", (System.Numerics.BigInteger)plan.Vocabulary * plan.Width - 1, 31,
+                "use a smaller table"));
     }
 }

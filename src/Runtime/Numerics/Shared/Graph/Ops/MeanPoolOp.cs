@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Gen.Runtime.Graph
 {
     /// <summary>Attributes of the mean over the rows (a transformer's tokens).</summary>
@@ -50,7 +52,23 @@ namespace Gen.Runtime.Graph
                 return null;
             }
 
-            return new MeanPoolPlan(rows, input, output, m0, shift);
+            var plan = new MeanPoolPlan(rows, input, output, m0, shift);
+            return c.Prove(node, "Mean pooling", Bounds(plan)) ? plan : null;
+        }
+
+        /// <summary>
+        /// The pooling's integers for any input: the INT32 sum <c>sum_t (x_t - Z_in)</c> of T rows, at most T times the largest
+        /// |x - Z_in| (reached by rows at the far end of the zero point; the generated code starts from <c>-T Z_in</c> and adds
+        /// the x_t, whose partial sums lie between that start and the total, so within the same bound), and the 64-bit
+        /// requantization product <c>|sum| M0 + 2^30</c>.
+        /// </summary>
+        public static OpBounds Bounds(MeanPoolPlan plan)
+        {
+            BigInteger sum = (BigInteger)plan.Rows * BoundMath.Span(plan.Input.ZeroPoint);
+            return new OpBounds(
+                new IntegerBound("|sum|", "the INT32 sum of the tokens sum_t (x_t - Z_in)", sum, 31, "pool fewer tokens"),
+                new IntegerBound("|sum M0|", "the 64-bit requantization product of the sum", sum * plan.Multiplier + (1L << 30), 63,
+                    "this cannot happen while the sum fits; please report it"));
         }
     }
 }
