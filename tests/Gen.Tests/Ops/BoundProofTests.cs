@@ -1,3 +1,4 @@
+extern alias generator;
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -7,6 +8,9 @@ using Gen.Runtime.Graph;
 using Gen.Runtime.Kernels;
 using Gen.Tests.Support;
 using Xunit;
+using AttentionEmitter = generator::Gen.Generators.Emitting.Ops.AttentionEmitter;
+using G = generator::Gen.Runtime.Graph;
+using GRuntime = generator::Gen.Runtime;
 
 namespace Gen.Tests.Ops
 {
@@ -176,6 +180,37 @@ namespace Gen.Tests.Ops
             Assert.Equal(ModelProblem.IntermediateOverflow, problem.Kind);
             Assert.Contains("the INT32 context sum_j (p_j + 128)(v_j - Z_v) can reach 2,147,483,775 for some input, beyond 2^31 - 1; use fewer tokens",
                 problem.Message, StringComparison.Ordinal);
+        }
+
+        [Theory]
+        [InlineData(0.05f, true)]
+        [InlineData(1e-5f, false)] // S_q S_k / sqrt(d) = 5e-11: -2^30 is about -0.05 in real terms
+        public void AttentionPaddingTokensGetExpZeroOnlyWhereTheGeneratorProvesIt(float scale, bool vanishes)
+        {
+            // The generator's proof for its AVX-512 kernel, whose padding tokens score -2^30 (5 tokens: 11 of them) ...
+            var b = new G.GraphBuilder();
+            int input = b.Input("input", 5, 12);
+            var graph = b.Build(G.AttentionOp.Attention(b, input, input, input, "op", 3, "op", 1));
+            var quantized = G.QuantizedGraph.TryCreate(graph, GRuntime.SafeTensorsFile.Parse(NoWeights),
+                n => new GRuntime.QuantizationParameters(n == "input" ? scale : 0.05f, 0), new G.ProblemList())!;
+            var generatorPlan = quantized.Op<G.AttentionPlan>(0);
+            long scores = (long)G.AttentionOp.ScoreBound(generatorPlan);
+            long largest = AttentionEmitter.PaddingInput(generatorPlan.Softmax.Exp, scores);
+            Assert.Equal(vanishes, largest < 0);
+
+            // ... against the runtime's exp kernel at the largest padding input, -2^30 + max |score|, and below it.
+            var plan = Attention(5, 12, 3, 0, scale).Plan!;
+            Assert.Equal(scores, (long)AttentionOp.ScoreBound(plan));
+            long x = -(1L << 30) + scores;
+            if (vanishes)
+            {
+                Assert.Equal(x, largest);
+                for (long below = x; below > x - 5_000_000; below -= 4999) Assert.Equal(0, IntExp.Exp(below, plan.Softmax.Exp));
+            }
+            else
+            {
+                Assert.True(IntExp.Exp(x, plan.Softmax.Exp) > 0); // the AVX-512 kernel would have counted the padding: it is not emitted
+            }
         }
 
         // ---- Mean pooling --------------------------------------------------------------------------------------

@@ -99,6 +99,17 @@ namespace Gen.Runtime.Graph
         }
 
         /// <summary>
+        /// The largest |score| any Q and K give: d times the largest |(q - Z_q)(k - Z_k)|, which is at the ends of the two
+        /// ranges (reached there).
+        /// </summary>
+        public static BigInteger ScoreBound(AttentionPlan plan)
+        {
+            long hq = 127 - plan.Query.ZeroPoint, lq = -128 - plan.Query.ZeroPoint, hk = 127 - plan.Key.ZeroPoint, lk = -128 - plan.Key.ZeroPoint;
+            long product = Math.Max(Math.Max(Math.Abs(hq * hk), Math.Abs(lq * lk)), Math.Max(Math.Abs(hq * lk), Math.Abs(lq * hk)));
+            return (BigInteger)plan.HeadSize * product;
+        }
+
+        /// <summary>
         /// The attention's integers over <paramref name="tokens"/> tokens, for any Q, K and V:
         /// <list type="bullet">
         /// <item>the INT32 score <c>sum_e (q - Z_q)(k - Z_k)</c>: d times the largest product of the two ranges' ends (reached
@@ -115,9 +126,7 @@ namespace Gen.Runtime.Graph
         /// </summary>
         public static OpBounds Bounds(AttentionPlan plan, int tokens)
         {
-            long hq = 127 - plan.Query.ZeroPoint, lq = -128 - plan.Query.ZeroPoint, hk = 127 - plan.Key.ZeroPoint, lk = -128 - plan.Key.ZeroPoint;
-            long product = Math.Max(Math.Max(Math.Abs(hq * hk), Math.Abs(lq * lk)), Math.Max(Math.Abs(hq * lk), Math.Abs(lq * hk)));
-            BigInteger scores = (BigInteger)plan.HeadSize * product;
+            BigInteger scores = ScoreBound(plan);
             var exp = plan.Softmax.Exp;
             BigInteger largestExp = (BigInteger)exp.PolynomialB * exp.PolynomialB + exp.PolynomialC;
             BigInteger sum = tokens * largestExp;
