@@ -71,6 +71,10 @@ namespace Gen.Generators.Diagnostics
             "Member name conflict",
             "{0}");
 
+        public static readonly DiagnosticDescriptor IntermediateOverflow = Error("GEN017",
+            "Integer overflow possible",
+            "{0}: {1} can reach {2} for some input, beyond {3}; {4}");
+
         public static readonly DiagnosticDescriptor InternalError = Error("GEN099",
             "Gen failed unexpectedly",
             "Gen could not generate this model because of an internal error; please report it: {0}");
@@ -84,7 +88,7 @@ namespace Gen.Generators.Diagnostics
         {
             ClassNotPartial, WeightsFileMissing, WeightsFileUnreadable, TensorMissing, ShapeMismatch, ScaleInvalid,
             ZeroPointOutOfRange, MultiplierOutOfRange, AccumulatorOverflow, UnsupportedOption, InvalidDeclaration, CalibrationFileProblem, TransformerOutOfRange,
-            WeightsFileAmbiguous, TypeKindNotSupported, MemberNameConflict, InternalError, PlanSummary,
+            WeightsFileAmbiguous, TypeKindNotSupported, MemberNameConflict, IntermediateOverflow, InternalError, PlanSummary,
         };
 
         public static DiagnosticDescriptor ById(string id)

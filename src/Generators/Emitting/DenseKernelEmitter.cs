@@ -68,9 +68,9 @@ namespace Gen.Generators.Emitting
             return suffixes.ToArray();
         }
 
-        public static void Emit(CodeWriter w, DenseLayerPlan layer, string name, int index)
+        public static void Emit(CodeWriter w, DenseLayerPlan layer, string name, int index, string[] bounds)
         {
-            EmitHeader(w, layer, index);
+            EmitHeader(w, layer, index, bounds);
             EmitDriver(w, layer, name);
             foreach (var isa in layer.EmitVnni ? new[] { AvxVnni, Avx512, Avx2 } : new[] { Avx512, Avx2 })
             {
@@ -95,7 +95,7 @@ namespace Gen.Generators.Emitting
 
         private static string I(long v) => CodeWriter.Int(v);
 
-        private static void EmitHeader(CodeWriter w, DenseLayerPlan layer, int index)
+        private static void EmitHeader(CodeWriter w, DenseLayerPlan layer, int index, string[] bounds)
         {
             string route = layer.Route switch
             {
@@ -115,7 +115,7 @@ namespace Gen.Generators.Emitting
             w.Line($"//   Route {route}.");
             w.Line($"//   Saturation proof over the known weights: {I(layer.PairSafeChannels)} of {I(layer.OutputSize)} channels have every adjacent pair |w0| + |w1| <= 128,");
             w.Line($"//   {I(layer.QuadSafeChannels)} of {I(layer.OutputSize)} keep 255 * (four |w|) <= 32767; the fast routes need all channels.");
-            w.Line($"//   Largest possible |accumulator|: {I(layer.AccumulatorBound)} < 2^31, so INT32 is exact.");
+            foreach (string line in bounds) w.Line("//   " + CodeWriter.Comment(line));
             w.Line($"//   Packed weights: {I(layer.Panels)} panels of 16 channels x {I(layer.PaddedInputSize)} inputs (K padded with zero weights).");
         }
 

@@ -59,7 +59,8 @@ namespace Gen.Generators.Emitting
             }
 
             if (nonlinear) IntegerHelpers.Emit(w, g.Nodes.OfType<AttentionNodePlan>().Any(AttentionEmitter.UsesTranspose16x8));
-            for (int i = 0; i < dense.Length; i++) DenseKernelEmitter.Emit(w, dense[i], denseNames[i], i);
+            var denseNodes = g.Nodes.OfType<DenseNodePlan>().ToArray();
+            for (int i = 0; i < dense.Length; i++) DenseKernelEmitter.Emit(w, dense[i], denseNames[i], i, denseNodes[i].Bounds.AsArray());
             DenseKernelEmitter.EmitConversions(w, dense);
             ModelEmitter.EmitRequantize(w);
             ModelEmitter.EmitThrowHelpers(w);
@@ -175,6 +176,12 @@ namespace Gen.Generators.Emitting
         /// <summary>One node's methods and data (the one-op tests and new families use it alone).</summary>
         internal static void EmitMethods(CodeWriter w, GraphPlan g, NodePlan node, string name)
         {
+            // What the op proved about its integers (a dense layer's go in its kernels' header).
+            if (node is not DenseNodePlan)
+            {
+                foreach (string line in node.Bounds) w.Line("// " + CodeWriter.Comment(line));
+            }
+
             switch (node)
             {
                 case DenseNodePlan:

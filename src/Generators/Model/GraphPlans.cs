@@ -12,7 +12,14 @@ namespace Gen.Generators.Model
 
     /// <summary>One node ready to emit: the values it reads and writes (indices into <see cref="GraphPlan.Values"/>).</summary>
     /// <remarks>Each op's emitter file (Emitting/Ops) declares its derived record, with the op's constants.</remarks>
-    internal abstract record NodePlan(string Name, EquatableArray<int> Inputs, int Output);
+    internal abstract record NodePlan(string Name, EquatableArray<int> Inputs, int Output)
+    {
+        /// <summary>
+        /// The comment stating the bounds the op proved for its integers, line by line (<see cref="Runtime.Graph.OpBounds"/>):
+        /// the emitter writes it above the op's code.
+        /// </summary>
+        public EquatableArray<string> Bounds { get; init; } = EquatableArray<string>.Empty;
+    }
 
     /// <summary>A public constant of the generated class beyond the sizes and scales every model has.</summary>
     internal sealed record ConstantPlan(string Name, long Value, string Summary);

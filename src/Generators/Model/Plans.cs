@@ -30,7 +30,6 @@ namespace Gen.Generators.Model
         EquatableArray<double> RealMultipliers,
         int ActivationMin,
         int ActivationMax,
-        long AccumulatorBound,
         KernelRoute Route,
         int PairSafeChannels,
         int QuadSafeChannels,

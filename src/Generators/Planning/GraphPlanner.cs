@@ -84,6 +84,13 @@ namespace Gen.Generators.Planning
                     OpKind.ClsToken => ClsTokenEmitter.Plan(node, input.Columns),
                     _ => throw new System.NotSupportedException($"No emitter for {node.Kind}."),
                 };
+                var bounds = model.Bounds[i];
+                if (nodes[i] is DenseNodePlan d && KernelPacker.LaneBound(((QuantizedDense)op).Weights, d.Layer.InputSize, d.Layer.OutputSize, d.Layer.Route) is { } lanes)
+                {
+                    bounds = bounds.With(lanes);
+                }
+
+                nodes[i] = nodes[i] with { Bounds = new EquatableArray<string>(bounds.CommentLines().ToArray()) };
             }
 
             // Samples run as the rows of one batch when every node is a dense layer over rows; otherwise one at a time.

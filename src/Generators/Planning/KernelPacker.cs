@@ -1,6 +1,7 @@
 using System;
 using Gen.Generators.Model;
 using Gen.Runtime;
+using Gen.Runtime.Graph;
 
 namespace Gen.Generators.Planning
 {
@@ -25,10 +26,30 @@ namespace Gen.Generators.Planning
         public static int PadTo(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
         /// <summary>How many channels would pass each proof, and the route chosen.</summary>
-        public static KernelRoute ChooseRoute(sbyte[] weights, int k, int n, out int pairSafeChannels, out int quadSafeChannels)
+        public static KernelRoute ChooseRoute(sbyte[] weights, int k, int n, out int pairSafeChannels, out int quadSafeChannels) =>
+            Scan(weights, k, n, out pairSafeChannels, out quadSafeChannels, out _, out _);
+
+        /// <summary>
+        /// The int16 lanes of a Pair or Quad route (null for Wide, whose int16 x int16 pairs go straight into int32): a lane
+        /// adds <c>(x + 128) w</c> over one adjacent pair of weights (two pairs, from two steps, for Quad) with
+        /// <c>x + 128</c> in [0, 255], so it stays within 255 times the largest sum of |w| it adds, over the whole layer.
+        /// </summary>
+        public static IntegerBound? LaneBound(sbyte[] weights, int k, int n, KernelRoute route)
+        {
+            Scan(weights, k, n, out _, out _, out int pair, out int quad);
+            if (route == KernelRoute.Wide) return null;
+            return new IntegerBound("|int16 lane|", "an int16 lane of the u8 x s8 products", 255L * (route == KernelRoute.Quad ? quad : pair), 15,
+                "this cannot happen (the route is chosen for it); please report it");
+        }
+
+        // One pass over the weights: the channels that pass each proof and the largest |w| sums of a pair and of a quad.
+        private static KernelRoute Scan(sbyte[] weights, int k, int n, out int pairSafeChannels, out int quadSafeChannels,
+            out int largestPair, out int largestQuad)
         {
             pairSafeChannels = 0;
             quadSafeChannels = 0;
+            largestPair = 0;
+            largestQuad = 0;
             int kq = PadTo(k, 8);
             for (int c = 0; c < n; c++)
             {
@@ -43,6 +64,8 @@ namespace Gen.Generators.Planning
                         int b = Abs(weights, c, k, g + 4 + 2 * j) + Abs(weights, c, k, g + 5 + 2 * j);
                         if (a > 128 || b > 128) pair = false;
                         if (255 * (a + b) > short.MaxValue) quad = false;
+                        largestPair = Math.Max(largestPair, Math.Max(a, b));
+                        largestQuad = Math.Max(largestQuad, a + b);
                     }
                 }
 

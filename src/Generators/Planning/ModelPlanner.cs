@@ -106,6 +106,7 @@ namespace Gen.Generators.Planning
                     ModelProblem.UnsupportedType => DiagnosticDescriptors.UnsupportedOption,
                     ModelProblem.MultiplierOutOfRange => DiagnosticDescriptors.MultiplierOutOfRange,
                     ModelProblem.AccumulatorOverflow => DiagnosticDescriptors.AccumulatorOverflow,
+                    ModelProblem.IntermediateOverflow => DiagnosticDescriptors.IntermediateOverflow,
                     ModelProblem.ScaleInvalid => DiagnosticDescriptors.ScaleInvalid,
                     _ => DiagnosticDescriptors.InvalidDeclaration, // NotFinite, InvalidDeclaration
                 };

@@ -11,7 +11,14 @@ namespace Gen.Generators.Emitting.Ops
     /// </summary>
     internal sealed record AttentionNodePlan(string Name, EquatableArray<int> Inputs, int Output, string Prefix, int Heads, int HeadSize,
         int Tokens, int Width, SoftmaxEmitPlan Softmax, int QueryZeroPoint, int KeyZeroPoint, int ValueZeroPoint, int ContextMultiplier,
-        int ContextRightShift, int ContextZeroPoint, bool Masked = false) : NodePlan(Name, Inputs, Output);
+        int ContextRightShift, int ContextZeroPoint, long ScoreBound, long PaddingInput, bool Masked = false) : NodePlan(Name, Inputs, Output)
+    {
+        /// <summary>
+        /// Whether the AVX-512 kernel's padding tokens (when the tokens are not whole vectors) and, in a masked attention, the
+        /// keys past the real tokens are proven to get exp 0.
+        /// </summary>
+        public bool PaddingVanishes => PaddingInput < 0;
+    }
 
     /// <summary>
     /// The attention's emitter: per head, INT32 scores, the integer Softmax (I-BERT's i-exp) and the context requantized,
@@ -22,10 +29,33 @@ namespace Gen.Generators.Emitting.Ops
             /// <summary>The suffixes of the names derived from the method's (its AVX-512 version) and from the exp's.</summary>
         public static readonly string[] Suffixes = { "", "Avx512" };
 
-        public static AttentionNodePlan Plan(GraphNode node, AttentionPlan a, int tokens, int width, bool masked) =>
-            new AttentionNodePlan(node.Name, new EquatableArray<int>(node.Inputs.ToArray()), node.Output, ((AttentionAttributes)node.Attributes).Part,
+        public static AttentionNodePlan Plan(GraphNode node, AttentionPlan a, int tokens, int width, bool masked)
+        {
+            long scores = (long)AttentionOp.ScoreBound(a); // below 2^31: the op proved it
+            // A padding token's score is -2^30; a masked key's is its real score (at most `scores`) plus -2^30.
+            return new AttentionNodePlan(node.Name, new EquatableArray<int>(node.Inputs.ToArray()), node.Output, ((AttentionAttributes)node.Attributes).Part,
                 a.Heads, a.HeadSize, tokens, width, SoftmaxEmitPlan.From(a.Softmax), a.Query.ZeroPoint, a.Key.ZeroPoint, a.Value.ZeroPoint,
-                a.ContextMultiplier, -a.ContextShift, a.Context.ZeroPoint, masked);
+                a.ContextMultiplier, -a.ContextShift, a.Context.ZeroPoint, scores, PaddingInput(a.Softmax.Exp, masked ? 2 * scores : scores), masked);
+        }
+
+        /// <summary>
+        /// The AVX-512 kernel pads the tokens to whole vectors of 16 and gives each padding token the score 0 + int.MinValue / 2
+        /// = -2^30. Its exp is exactly 0 when every real score lies above that (|score| &lt;= <paramref name="scores"/> &lt; 2^30,
+        /// so the row's maximum is a real score) and the largest padding input, <c>-2^30 - max &lt;= -2^30 + scores</c>, aligns
+        /// at or below -32 ln2, where the exp is <c>(B^2 + C) &gt;&gt; 32 = 0</c> (the alignment is monotone, so every smaller
+        /// input does too). Returns that largest input when this holds, else 0. At fine score scales (S_q S_k / sqrt(d)
+        /// below about 2e-8) it does not: -2^30 is then only a few units of real score. A masked key adds -2^30 to a real
+        /// score, so the caller passes twice the score bound.
+        /// </summary>
+        internal static long PaddingInput(ExpPlan exp, long scores)
+        {
+            if (scores >= 1L << 30) return 0;
+            long x = -(1L << 30) + scores, clamped = System.Math.Max(x, exp.InputClamp);
+            int k = exp.InputShift;
+            long v = k >= 0 ? clamped << k : (clamped + (1L << (-k - 1))) >> -k;
+            bool vanishes = v <= -ExpPlan.MaxExponent * exp.Ln2Int && (exp.PolynomialB * exp.PolynomialB + exp.PolynomialC) >> 32 == 0;
+            return vanishes ? x : 0;
+        }
 
         /// <summary>The call; <paramref name="keys"/> is the run-time count of real tokens of a masked attention.</summary>
         public static string Call(string method, string q, string k, string v, string context, string keys) =>
@@ -46,7 +76,8 @@ namespace Gen.Generators.Emitting.Ops
             w.Line($"/// S_v / (256 S_context) = {I(l.ContextMultiplier)} * 2^-(31 + {I(l.ContextRightShift)}) to zero point {I(l.ContextZeroPoint)}.");
             w.Line("/// </summary>");
             int tp = (tokens + 15) / 16 * 16, dp = (d + 15) / 16 * 16;
-            bool vectorExp = DivisionByMultiplication(sm.Ln2, ExpPlan.MaxExponent * sm.Ln2, out long magic, out int magicShift);
+            bool padded = tp > tokens || l.Masked;
+            bool vectorExp = DivisionByMultiplication(sm.Ln2, ExpPlan.MaxExponent * sm.Ln2, out long magic, out int magicShift) && (!padded || l.PaddingVanishes);
             // A masked attention's real tokens (the keys) come at run time; otherwise every token is one.
             string keys = l.Masked ? "realTokens" : I(tokens);
             if (l.Masked) w.Line($"/// <param name=\"realTokens\">The real tokens of the sequence, 1 to {I(tokens)}: only they are keys; padded rows are still queries.</param>");
@@ -60,6 +91,11 @@ namespace Gen.Generators.Emitting.Ops
                 w.Line("return;");
                 w.Close();
                 w.Line();
+            }
+            else if (padded && !l.PaddingVanishes)
+            {
+                w.Line("// No AVX-512 version: it pads the tokens to whole vectors with scores of -2^30, and at this score scale their exp would");
+                w.Line("// not be 0, so this loop runs on every path.");
             }
 
             w.Line($"Span<int> scores = {w.StackAlloc("int", tokens)};");
@@ -142,8 +178,9 @@ namespace Gen.Generators.Emitting.Ops
             w.Line("ref sbyte rc = ref MemoryMarshal.GetReference(context);");
             if (l.Masked)
             {
-                w.Line("// Scores of the keys past the real tokens (padding, and the vector's slack) are pushed far below any real one, so");
-                w.Line("// that their exp is exactly 0: one mask per vector of 16 keys, from the run-time count.");
+                w.Line("// Scores of the keys past the real tokens (padding, and the vector's slack) get -2^30 added, below any real score");
+                w.Line($"// (|score| <= {I(l.ScoreBound)}), so that their exp is exactly 0: the largest such input, {I(l.PaddingInput)}, aligns to -32 ln2");
+                w.Line("// or below (checked at build time). One mask per vector of 16 keys, from the run-time count.");
                 w.Line("Vector512<int> lane = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);");
                 for (int c = 0; c < chunks; c++)
                 {
@@ -152,7 +189,8 @@ namespace Gen.Generators.Emitting.Ops
             }
             else if (tp > tokens)
             {
-                w.Line($"// Scores of the {I(tp - tokens)} padding tokens are pushed far below any real one, so that their exp is exactly 0.");
+                w.Line($"// Scores of the {I(tp - tokens)} padding tokens are -2^30, below any real one (|score| <= {I(l.ScoreBound)}), and their exp is exactly 0:");
+                w.Line($"// the largest padding input, {I(l.PaddingInput)}, aligns to -32 ln2 or below (checked at build time).");
                 w.Line($"Vector512<int> padding = Vector512.Create({string.Join(", ", Enumerable.Range(tp - 16, 16).Select(j => j < tokens ? "0" : "int.MinValue / 2"))});");
             }
 

@@ -28,8 +28,6 @@ namespace Gen.Generators.Emitting.Ops
         /// </summary>
         internal static DenseLayerPlan Pack(QuantizedDense dense, CompilationFacts facts)
         {
-            long worst = 0;
-            for (int n = 0; n < dense.OutputSize; n++) worst = Math.Max(worst, dense.AccumulatorBound(n));
             int inputSize = dense.InputSize;
             var input = dense.Input;
             var output = dense.Output;
@@ -40,7 +38,7 @@ namespace Gen.Generators.Emitting.Ops
             return new DenseLayerPlan(dense.Name, inputSize, outputs, (int)dense.Activation, dense.PerChannel, dense.PreQuantized,
                 input.Scale, input.ZeroPoint, output.Scale, output.ZeroPoint,
                 new EquatableArray<float>(dense.WeightScales), new EquatableArray<int>(dense.Bias),
-                new EquatableArray<double>(dense.RealMultipliers), dense.ActivationMin, dense.ActivationMax, worst,
+                new EquatableArray<double>(dense.RealMultipliers), dense.ActivationMin, dense.ActivationMax,
                 route, pairSafe, quadSafe,
                 new EquatableArray<sbyte>(KernelPacker.Pack(dense.Weights, inputSize, outputs, route)),
                 new EquatableArray<int>(KernelPacker.FoldBias(dense, route)),

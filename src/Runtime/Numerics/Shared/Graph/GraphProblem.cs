@@ -33,6 +33,12 @@ namespace Gen.Runtime.Graph
 
         /// <summary>A scale in the weights is not positive and finite (GEN006). Arguments: what, value.</summary>
         ScaleInvalid,
+
+        /// <summary>
+        /// An integer quantity of an op other than a dense accumulator (a score, a sum of exps, a product of a
+        /// requantization, ...) could overflow its type (GEN017). Arguments: the op, the quantity, its worst case, the limit, the fix.
+        /// </summary>
+        IntermediateOverflow,
     }
 
     /// <summary>

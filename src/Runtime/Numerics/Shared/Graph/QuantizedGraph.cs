@@ -11,12 +11,13 @@ namespace Gen.Runtime.Graph
     /// </summary>
     public sealed class QuantizedGraph
     {
-        private QuantizedGraph(ModelGraph graph, QuantizationParameters[] quantization, object[] ops, sbyte[]?[] constants)
+        private QuantizedGraph(ModelGraph graph, QuantizationParameters[] quantization, object[] ops, sbyte[]?[] constants, OpBounds[] bounds)
         {
             Graph = graph;
             Quantization = quantization;
             Ops = ops;
             Constants = constants;
+            Bounds = bounds;
         }
 
         /// <summary>The graph.</summary>
@@ -30,6 +31,12 @@ namespace Gen.Runtime.Graph
 
         /// <summary>The INT8 data of each constant value (null for activations).</summary>
         public IReadOnlyList<sbyte[]?> Constants { get; }
+
+        /// <summary>
+        /// What each node's op proved about its integers (by node index): every accumulator and intermediate with its worst
+        /// case over all inputs and the limit of its type (<see cref="QuantizeContext.Prove"/>).
+        /// </summary>
+        public IReadOnlyList<OpBounds> Bounds { get; }
 
         /// <summary>Quantization of the input.</summary>
         public QuantizationParameters Input => Quantization[Graph.Input];
@@ -56,6 +63,7 @@ namespace Gen.Runtime.Graph
                 var node = graph.Nodes[i];
                 if (!context.LoadConstants(node)) return null;
                 context.SetOutput(node);
+                context.Node = i;
                 object? op = node.Kind switch
                 {
                     OpKind.Dense => DenseOp.Quantize(context, node),
@@ -74,7 +82,7 @@ namespace Gen.Runtime.Graph
                 ops[i] = op;
             }
 
-            return new QuantizedGraph(graph, context.Quantization, ops, context.Constants);
+            return new QuantizedGraph(graph, context.Quantization, ops, context.Constants, context.Bounds);
         }
 
         /// <summary>
@@ -87,14 +95,16 @@ namespace Gen.Runtime.Graph
             var quantization = new QuantizationParameters[graph.Values.Count];
             quantization[graph.Input] = input;
             var ops = new object[layers.Count];
+            var bounds = new OpBounds[layers.Count];
             for (int i = 0; i < layers.Count; i++)
             {
                 if (graph.Nodes[i].Kind != OpKind.Dense) throw new ArgumentException($"Node {i} is {graph.Nodes[i].Kind}, not Dense.", nameof(graph));
                 quantization[graph.Nodes[i].Output] = layers[i].Output;
                 ops[i] = layers[i];
+                bounds[i] = DenseOp.Bounds(layers[i]);
             }
 
-            return new QuantizedGraph(graph, quantization, ops, new sbyte[graph.Values.Count][]);
+            return new QuantizedGraph(graph, quantization, ops, new sbyte[graph.Values.Count][], bounds);
         }
 
         /// <summary>As <see cref="TryCreate"/>, throwing the first problem.</summary>
@@ -121,6 +131,8 @@ namespace Gen.Runtime.Graph
             _parameters = parameters;
             Quantization = new QuantizationParameters[graph.Values.Count];
             Constants = new sbyte[graph.Values.Count][];
+            Bounds = new OpBounds[graph.Nodes.Count];
+            for (int i = 0; i < Bounds.Length; i++) Bounds[i] = OpBounds.None;
             _constantFloats = new float[graph.Values.Count][];
             if (!graph.InputValue.IsTokenIds) Quantization[graph.Input] = parameters(graph.InputValue.Name);
         }
@@ -138,6 +150,11 @@ namespace Gen.Runtime.Graph
 
         internal sbyte[]?[] Constants { get; }
 
+        internal OpBounds[] Bounds { get; }
+
+        // The index of the node being quantized (the walk sets it), where Prove records its bounds.
+        internal int Node { get; set; }
+
         /// <summary>The quantization of input <paramref name="i"/> of <paramref name="node"/>.</summary>
         public QuantizationParameters In(GraphNode node, int i = 0) => Quantization[node.Inputs[i]];
 
@@ -151,6 +168,23 @@ namespace Gen.Runtime.Graph
         {
             if (OpRules.QuantizationFromWeights(node)) return; // the op sets it (SetQuantization)
             Quantization[node.Output] = OpRules.KeepsInputQuantization(node.Kind) ? Quantization[node.Inputs[0]] : _parameters(Graph.Values[node.Output].Name);
+        }
+
+        /// <summary>
+        /// Records the bounds <paramref name="node"/>'s op proved for its integers; a bound that does not hold is a problem
+        /// (<see cref="ModelProblem.IntermediateOverflow"/>) at the node's origin, naming <paramref name="what"/> (the op as
+        /// messages call it), the quantity, its worst case and the limit. Returns whether every bound holds.
+        /// </summary>
+        public bool Prove(GraphNode node, string what, OpBounds bounds)
+        {
+            Bounds[Node] = bounds;
+            var failed = bounds.FirstViolation;
+            if (failed is null) return true;
+            string worst = BoundMath.Grouped(failed.Worst);
+            Problems.Add(ModelProblem.IntermediateOverflow, node.Origin,
+                $"{what}: {failed.Quantity} can reach {worst} for some input, beyond {failed.LimitText}; {failed.Fix}.",
+                what, failed.Quantity, worst, failed.LimitText, failed.Fix);
+            return false;
         }
 
         /// <summary>Sets the quantization of a value the op's weights decide (<see cref="OpRules.QuantizationFromWeights"/>).</summary>

@@ -1,3 +1,5 @@
+using System;
+
 namespace Gen.Runtime.Graph
 {
     /// <summary>Attributes of an elementwise add; <see cref="What"/> names it in messages ("the attention residual add of 'blocks.0'").</summary>
@@ -19,15 +21,36 @@ namespace Gen.Runtime.Graph
         /// <summary>The integer add's constants.</summary>
         public static ResidualAddPlan? Quantize(QuantizeContext c, GraphNode node)
         {
+            string what = ((AddAttributes)node.Attributes).What;
+            ResidualAddPlan plan;
             try
             {
-                return ResidualAddPlan.Create(c.In(node, 0), c.In(node, 1), c.Out(node));
+                plan = ResidualAddPlan.Create(c.In(node, 0), c.In(node, 1), c.Out(node));
             }
-            catch (System.ArgumentOutOfRangeException e)
+            catch (ArgumentOutOfRangeException e)
             {
-                c.Problems.Add(ModelProblem.OutOfRange, node.Origin, $"In {((AddAttributes)node.Attributes).What}: {Text.Reason(e)}");
+                c.Problems.Add(ModelProblem.OutOfRange, node.Origin, $"In {what}: {Text.Reason(e)}");
                 return null;
             }
+
+            return c.Prove(node, "In " + what, Bounds(plan)) ? plan : null;
+        }
+
+        /// <summary>
+        /// The add's integers for any INT8 inputs a and b: the generated code forms <c>a M_a + b M_b + offset</c> in INT32 (offset
+        /// the rounding term with both zero points folded in), left to right. The whole is
+        /// <c>M_a (a - Z_a) + M_b (b - Z_b) + 2^(S-1)</c>, largest at the ends of the two ranges (reached); the partial sums are
+        /// within <c>128 (M_a + M_b)</c> (reached by a = b = -128), the offset within <c>2^(S-1) + 128 (M_a + M_b)</c>.
+        /// <see cref="ResidualAddPlan.Create"/> chose S so that all of it fits.
+        /// </summary>
+        public static OpBounds Bounds(ResidualAddPlan plan)
+        {
+            long ma = plan.MultiplierA, mb = plan.MultiplierB, half = 1L << (plan.Shift - 1);
+            int za = plan.InputA.ZeroPoint, zb = plan.InputB.ZeroPoint;
+            long high = ma * (127 - za) + mb * (127 - zb) + half, low = ma * (-128 - za) + mb * (-128 - zb) + half;
+            long worst = Math.Max(Math.Max(Math.Abs(high), Math.Abs(low)), Math.Max(128 * (ma + mb), Math.Abs(half - ma * za - mb * zb)));
+            return new OpBounds(new IntegerBound("|a M_a + b M_b + offset|", "the INT32 rescaled sum a M_a + b M_b + offset", worst, 31,
+                "this cannot happen (the shift is chosen for it); please report it"));
         }
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Numerics;
 
 namespace Gen.Runtime.Graph
 {
@@ -87,13 +88,59 @@ namespace Gen.Runtime.Graph
                     return null;
                 }
 
-                return new AttentionPlan(a.Heads, headSize, softmax, q, k, v, context, m0, shift);
+                var plan = new AttentionPlan(a.Heads, headSize, softmax, q, k, v, context, m0, shift);
+                return c.Prove(node, $"Attention of '{a.Part}'", Bounds(plan, c.InValue(node).Rows)) ? plan : null;
             }
             catch (ArgumentOutOfRangeException e)
             {
                 c.Problems.Add(ModelProblem.OutOfRange, node.Origin, $"Attention of '{a.Part}': {Text.Reason(e)}");
                 return null;
             }
+        }
+
+        /// <summary>
+        /// The largest |score| any Q and K give: d times the largest |(q - Z_q)(k - Z_k)|, which is at the ends of the two
+        /// ranges (reached there).
+        /// </summary>
+        public static BigInteger ScoreBound(AttentionPlan plan)
+        {
+            long hq = 127 - plan.Query.ZeroPoint, lq = -128 - plan.Query.ZeroPoint, hk = 127 - plan.Key.ZeroPoint, lk = -128 - plan.Key.ZeroPoint;
+            long product = Math.Max(Math.Max(Math.Abs(hq * hk), Math.Abs(lq * lk)), Math.Max(Math.Abs(hq * lk), Math.Abs(lq * hk)));
+            return (BigInteger)plan.HeadSize * product;
+        }
+
+        /// <summary>
+        /// The attention's integers over <paramref name="tokens"/> tokens, for any Q, K and V:
+        /// <list type="bullet">
+        /// <item>the INT32 score <c>sum_e (q - Z_q)(k - Z_k)</c>: d times the largest product of the two ranges' ends (reached
+        /// by q and k at those ends; every partial sum of the scalar and SIMD kernels lies within it);</item>
+        /// <item>the 64-bit sum of exps: the largest exp is <c>exp(0) = B^2 + C</c> (<c>r + B</c> lies in (B - ln2, B]), and a
+        /// row of equal scores sums N of them (reached);</item>
+        /// <item>the 64-bit product of a probability, <c>e_j F + 2^53</c> with <c>F = floor(2^62 / sum)</c>: e_j &lt;= sum, so at
+        /// most 2^62 + 2^53 (reached by a single token);</item>
+        /// <item>the INT32 context <c>sum_j (p_j + 128)(v_j - Z_v)</c>: each <c>p_j + 128 = min(floor(256 e_j / sum + 1/2), 255)</c>,
+        /// so their sum is at most <c>min(255 N, 256 + floor(N / 2))</c>, times the largest |v - Z_v| (sound; a uniform row
+        /// comes within N / 2 of it);</item>
+        /// <item>the 64-bit requantization product of the context, <c>|acc| M0 + 2^30</c>.</item>
+        /// </list>
+        /// </summary>
+        public static OpBounds Bounds(AttentionPlan plan, int tokens)
+        {
+            BigInteger scores = ScoreBound(plan);
+            var exp = plan.Softmax.Exp;
+            BigInteger largestExp = (BigInteger)exp.PolynomialB * exp.PolynomialB + exp.PolynomialC;
+            BigInteger sum = tokens * largestExp;
+            BigInteger probability = (BigInteger.One << SoftmaxPlan.ReciprocalBits) + (BigInteger.One << (SoftmaxPlan.ReciprocalBits - SoftmaxPlan.OutputBits - 1));
+            BigInteger weights = BigInteger.Min(255 * (BigInteger)tokens, 256 + (BigInteger)(tokens / 2));
+            BigInteger contextSum = weights * BoundMath.Span(plan.Value.ZeroPoint);
+            BigInteger requantization = contextSum * plan.ContextMultiplier + (1L << 30);
+            const string Report = "this cannot happen; please report it";
+            return new OpBounds(
+                new IntegerBound("|q.k|", "the INT32 score sum_e (q - Z_q)(k - Z_k)", scores, 31, "use heads of fewer features"),
+                new IntegerBound("sum exp", "the 64-bit sum of the exps of a row of scores", sum, 63, "use fewer tokens"),
+                new IntegerBound("|e F|", "the 64-bit product of an exp and the row's reciprocal", probability, 63, Report),
+                new IntegerBound("|p.v|", "the INT32 context sum_j (p_j + 128)(v_j - Z_v)", contextSum, 31, "use fewer tokens"),
+                new IntegerBound("|acc M0|", "the 64-bit requantization product of the context", requantization, 63, Report));
         }
     }
 }

@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using System.Linq;
+using System.Numerics;
 
 namespace Gen.Runtime.Graph
 {
@@ -103,7 +104,29 @@ namespace Gen.Runtime.Graph
                 return null;
             }
 
-            return Check(c, node, dense) ? dense : null;
+            return Check(c, node, dense) && c.Prove(node, $"Layer '{name}'", Bounds(dense)) ? dense : null;
+        }
+
+        /// <summary>
+        /// The layer's integers for any input, worst over its channels: the INT32 accumulator of every kernel within
+        /// <see cref="QuantizedDense.AccumulatorBound"/> = 256 sum |w| + |bias| (the reference sum of <c>w (x - Z_in)</c> plus the
+        /// bias, the SIMD sums of <c>w x</c> or <c>w (x + 128)</c> with the zero point folded into the bias; an input at the far
+        /// end of the zero point reaches 255 sum |w| + |bias|, within 0.4% of it), and the 64-bit product of the
+        /// requantization, <c>|acc| M0 + 2^30</c> (the shift is never left: <see cref="Check"/> refuses a multiplier of 1 or more).
+        /// </summary>
+        public static OpBounds Bounds(QuantizedDense dense)
+        {
+            BigInteger accumulator = 0, product = 0;
+            for (int n = 0; n < dense.OutputSize; n++)
+            {
+                BigInteger bound = dense.AccumulatorBound(n);
+                accumulator = BigInteger.Max(accumulator, bound);
+                product = BigInteger.Max(product, bound * dense.Multipliers[dense.PerChannel ? n : 0] + (1L << 30));
+            }
+
+            return new OpBounds(
+                new IntegerBound("|acc|", "the INT32 accumulator bias + sum_k w (x - Z_in)", accumulator, 31, "split the layer or reduce its weights"),
+                new IntegerBound("|acc M0|", "the 64-bit requantization product acc M0 + 2^30", product, 63, "this cannot happen while the accumulator fits; please report it"));
         }
 
         // Every multiplier below 1 and not flushed to zero; every accumulator within INT32 for any input.

@@ -102,7 +102,8 @@ namespace Gen.Runtime.Graph
             if (!a.IsSum)
             {
                 c.SetQuantization(node.Output, q);
-                return new EmbeddingPlan(a.Vocabulary, a.Width, values, q);
+                var lookup = new EmbeddingPlan(a.Vocabulary, a.Width, values, q);
+                return c.Prove(node, $"The embedding '{node.Name}'", Bounds(lookup)) ? lookup : null;
             }
 
             float[]? rows = PositionRows(c.Weights, node, c.InValue(node).Elements);
@@ -110,7 +111,8 @@ namespace Gen.Runtime.Graph
             var (positions, p) = Symmetric(rows);
             try
             {
-                return new EmbeddingPlan(a.Vocabulary, a.Width, values, q, positions, p, ResidualAddPlan.Create(q, p, c.Out(node)));
+                var sum = new EmbeddingPlan(a.Vocabulary, a.Width, values, q, positions, p, ResidualAddPlan.Create(q, p, c.Out(node)));
+                return c.Prove(node, $"The embedding sum '{node.Name}'", Bounds(sum)) ? sum : null;
             }
             catch (System.ArgumentOutOfRangeException e)
             {
@@ -149,6 +151,24 @@ namespace Gen.Runtime.Graph
             var values = new sbyte[data.Length];
             for (int i = 0; i < data.Length; i++) values[i] = (sbyte)QuantizationMath.Quantize(data[i], q.Scale, 0);
             return (values, q);
+        }
+
+        /// <summary>
+        /// The lookup's one integer: the INT32 index <c>id * Width + j</c> into the table, at most <c>Vocabulary * Width - 1</c>
+        /// (reached by the last id; a larger id is refused at run time). No arithmetic touches the values.
+        /// </summary>
+        /// <remarks>
+        /// BERT's sum adds the INT32 <c>M_w w + M_p p + 2^(S-1)</c> of two symmetric INT8 values, at most
+        /// <c>128 (M_w + M_p) + 2^(S-1)</c> (both at -128).
+        /// </remarks>
+        public static OpBounds Bounds(EmbeddingPlan plan)
+        {
+            var index = new IntegerBound("table index", "the INT32 table index id * width", (System.Numerics.BigInteger)plan.Vocabulary * plan.Width - 1, 31,
+                "use a smaller table");
+            if (plan.Sum is not { } add) return new OpBounds(index);
+            var sum = 128 * ((System.Numerics.BigInteger)add.MultiplierA + add.MultiplierB) + (System.Numerics.BigInteger.One << (add.Shift - 1));
+            return new OpBounds(index, new IntegerBound("|M_w w + M_p p|", "the INT32 sum of the word and position rows across scales", sum, 31,
+                "raise the embeddings' output scale"));
         }
     }
 }

@@ -54,6 +54,21 @@ namespace Gen.Runtime.Graph
         }
 
         /// <summary>Nothing to quantize: the attributes are the op.</summary>
-        public static Im2ColAttributes Quantize(QuantizeContext c, GraphNode node) => (Im2ColAttributes)node.Attributes;
+        public static Im2ColAttributes? Quantize(QuantizeContext c, GraphNode node)
+        {
+            var a = (Im2ColAttributes)node.Attributes;
+            return c.Prove(node, $"The im2col '{node.Name}'", Bounds(a)) ? a : null;
+        }
+
+        /// <summary>
+        /// The im2col's one integer: the INT32 indices into the image and into the windows, at most one below their sizes
+        /// (reached by the last value of the last window). No arithmetic touches the values: it copies them.
+        /// </summary>
+        public static OpBounds Bounds(Im2ColAttributes a)
+        {
+            var largest = System.Numerics.BigInteger.Max((System.Numerics.BigInteger)a.Channels * a.Height * a.Width,
+                (System.Numerics.BigInteger)a.Windows * a.WindowValues) - 1;
+            return new OpBounds(new IntegerBound("index", "the INT32 index into the image or the windows", largest, 31, "use a smaller image"));
+        }
     }
 }

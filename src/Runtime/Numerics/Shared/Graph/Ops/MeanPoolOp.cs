@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Gen.Runtime.Graph
 {
     /// <summary>Attributes of the mean over the rows (a transformer's tokens).</summary>
@@ -77,7 +79,32 @@ namespace Gen.Runtime.Graph
                 }
             }
 
-            return new MeanPoolPlan(rows, input, output, multipliers, shifts);
+            var plan = new MeanPoolPlan(rows, input, output, multipliers, shifts);
+            return c.Prove(node, "Mean pooling", Bounds(plan)) ? plan : null;
+        }
+
+        /// <summary>
+        /// The pooling's integers for any input: the INT32 sum <c>sum_t (x_t - Z_in)</c> of n rows shifted left by the
+        /// count's left shift (0 unless its multiplier reached 1), at most n times the largest |x - Z_in| times 2^left (reached
+        /// by rows at the far end of the zero point; the generated code starts from <c>-n Z_in</c> and adds the x_t, whose
+        /// partial sums lie between that start and the total, so within the same bound), and the 64-bit requantization
+        /// product with the count's M0, the largest over every count n from 1 to all the rows.
+        /// </summary>
+        public static OpBounds Bounds(MeanPoolPlan plan)
+        {
+            BigInteger sum = 0, product = 0;
+            for (int n = 1; n <= plan.Rows; n++)
+            {
+                BigInteger shifted = (BigInteger)n * BoundMath.Span(plan.Input.ZeroPoint) << System.Math.Max(plan.Shifts[n - 1], 0);
+                if (shifted > sum) sum = shifted;
+                BigInteger p = shifted * plan.Multipliers[n - 1] + (1L << 30);
+                if (p > product) product = p;
+            }
+
+            return new OpBounds(
+                new IntegerBound("|sum|", "the INT32 sum of the tokens sum_t (x_t - Z_in)", sum, 31, "pool fewer tokens"),
+                new IntegerBound("|sum M0|", "the 64-bit requantization product of the sum", product, 63,
+                    "this cannot happen while the sum fits; please report it"));
         }
     }
 }
