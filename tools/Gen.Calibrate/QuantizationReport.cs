@@ -141,7 +141,7 @@ namespace Gen.Calibrate
                 html.Append(Cell("cosine", m.Output.Cosine, "F6")).Append(Cell("sqnr", m.Output.Sqnr, "F2"));
                 html.Append("<td>").Append(mw >= 0 ? E(m.Layers[mw].Output) + " (" + Percent(m.Layers[mw].NoiseAdded) + ")" : "").Append("</td>");
                 html.Append("<td data-key=\"most-clipped\" data-activation=\"").Append(E(mc.Name)).Append("\" data-value=\"").Append((100 * mc.ClippedFraction).ToString("R", Invariant))
-                    .Append("\">").Append(E(mc.Name)).Append(" (" + Clipped(mc.ClippedFraction) + ")").Append("</td></tr>\n");
+                    .Append("\">").Append(mc.ClippedFraction > 0 ? E(mc.Name) + " (" + Clipped(mc.ClippedFraction) + ")" : "none").Append("</td></tr>\n");
             }
 
             html.Append("</tbody>\n</table>\n</section>\n");
@@ -161,7 +161,7 @@ namespace Gen.Calibrate
                     .Append("<td>").Append(E(l.Output)).Append(l.Layer == l.Output ? "" : " <small>(" + E(l.Layer) + ")</small>").Append("</td><td class=\"text\">").Append(E(l.Kind.ToString())).Append("</td><td class=\"text\" data-key=\"inputs\">")
                     .Append(E(string.Join(", ", l.Inputs))).Append("</td>")
                     .Append(Cell("noise-added", 100 * l.NoiseAdded, "G3")).Append(Cell("input-sqnr", l.InputSqnr, "F2")).Append(Cell("sqnr", l.OutputSqnr, "F2")).Append(Cell("sqnr-drop", l.SqnrDrop, "F2"))
-                    .Append(Cell("cosine", l.OutputCosine, "F6")).Append(Cell("cosine-drop", l.CosineDrop, "G3")).Append("</tr>\n");
+                    .Append(Cell("cosine", l.OutputCosine, "F6")).Append(Cell("cosine-drop", l.CosineDrop, "F6")).Append("</tr>\n");
             }
 
             html.Append("</tbody>\n</table>\n</section>\n");
