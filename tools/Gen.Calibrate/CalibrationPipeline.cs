@@ -247,7 +247,7 @@ namespace Gen.Calibrate
                 foreach (var t in calibrated.Tensors)
                 {
                     string svg = prefix + "." + FileSafe(t.Name) + ".svg";
-                    files.Add((svg, () => File.WriteAllText(svg, HistogramPlot.Svg(t))));
+                    files.Add((svg, () => File.WriteAllText(svg, Plots.Svg(t))));
                 }
             }
 

@@ -38,7 +38,7 @@ namespace Gen.Calibrate
 
     /// <summary>
     /// The quantization report: one self-contained HTML page (inline CSS, plots as inline SVG drawn by
-    /// <see cref="HistogramPlot"/>, no script, nothing fetched) with a summary that names the layer adding the most error,
+    /// <see cref="Plots"/>, no script, nothing fetched) with a summary that names the layer adding the most error,
     /// every method's held-out score, the error each layer adds, per activation its range, parameters, clipped fraction
     /// and held-out cosine and SQNR, and each activation's histogram with the thresholds. The method detailed is the one
     /// with the best held-out accuracy (then the best output SQNR); the others' thresholds are drawn on the histograms.
@@ -48,9 +48,6 @@ namespace Gen.Calibrate
     internal static class QuantizationReport
     {
         private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
-
-        /// <summary>The section ids, in page order.</summary>
-        public static readonly string[] Sections = { "summary", "methods", "layers", "activations", "histograms" };
 
         /// <summary>The method the report details: best accuracy, then best output SQNR, then the first.</summary>
         public static int Detailed(IReadOnlyList<ReportMethod> methods)
@@ -150,8 +147,8 @@ namespace Gen.Calibrate
             html.Append("<section id=\"layers\">\n<h2>Error added per layer (").Append(E(detailed.Label)).Append(")</h2>\n")
                 .Append("<p>What each node's integer kernel and its output's rounding and clipping add to the error that reached it: the noise added, as a share of the output's energy (the noise-to-signal ratio of its output less that of its worst input), and the SQNR and cosine from its inputs to its output. The layer that adds the most noise is in red; a negative share is a node whose output is cleaner than its inputs (a ReLU drops the noise of negative values; a mean, and often a projection, averages it out).</p>\n");
             var layerLabels = layers.Select(l => l.Output).ToList();
-            html.Append("<figure class=\"chart\" id=\"layer-chart\">").Append(HistogramPlot.Inline(
-                HistogramPlot.HorizontalBars(layerLabels, layers.Select(l => 100 * l.NoiseAdded).ToList(), worst, "Noise each layer adds, % of its output's energy (the most in red)", "noise added (% of signal energy)", 1200, "G3"),
+            html.Append("<figure class=\"chart\" id=\"layer-chart\">").Append(Plots.Inline(
+                Plots.HorizontalBars(layerLabels, layers.Select(l => 100 * l.NoiseAdded).ToList(), worst, "Noise each layer adds, % of its output's energy (the most in red)", "noise added (% of signal energy)", 1200, "G3"),
                 "layers-", "plot", "SQNR lost per layer")).Append("</figure>\n");
             html.Append("<table>\n<thead><tr><th>output (node)</th><th class=\"text\">op</th><th class=\"text\">inputs</th><th>noise added %</th><th>input SQNR dB</th><th>output SQNR dB</th><th>SQNR lost dB</th><th>output cosine</th><th>cosine lost</th></tr></thead>\n<tbody>\n");
             for (int i = 0; i < layers.Count; i++)
@@ -172,8 +169,8 @@ namespace Gen.Calibrate
             html.Append("<section id=\"activations\">\n<h2>Activations (").Append(E(detailed.Label)).Append(")</h2>\n")
                 .Append("<p>Range seen and chosen, INT8 parameters, the calibration values clipped, the SQNR of the activation's own rounding and clipping (from its histogram), and the cosine and SQNR of the integer model's values against the float model's over ")
                 .Append(E(rows)).Append(", errors of earlier nodes included (for the input, its INT8 round trip).</p>\n");
-            html.Append("<figure class=\"chart\" id=\"activation-chart\">").Append(HistogramPlot.Inline(
-                HistogramPlot.Profile(names, detailed.Errors.Select(e => e.Sqnr).ToList(), worstIndex, "SQNR of each activation against the float model (dB), in the order the model computes them", "SQNR dB", 1200, 300 + 6 * names.Max(n => n.Length)),
+            html.Append("<figure class=\"chart\" id=\"activation-chart\">").Append(Plots.Inline(
+                Plots.Profile(names, detailed.Errors.Select(e => e.Sqnr).ToList(), worstIndex, "SQNR of each activation against the float model (dB), in the order the model computes them", "SQNR dB", 1200, 300 + 6 * names.Max(n => n.Length)),
                 "activations-", "plot", "SQNR per activation")).Append("</figure>\n");
             html.Append("<table>\n<thead><tr><th>activation</th><th>seen min</th><th>seen max</th><th>chosen min</th><th>chosen max</th><th>scale</th><th>zero point</th><th>clipped %</th><th>own SQNR dB</th><th>cosine</th><th>SQNR dB</th></tr></thead>\n<tbody>\n");
             for (int i = 0; i < calibration.Tensors.Count; i++)
@@ -196,11 +193,11 @@ namespace Gen.Calibrate
             for (int i = 0; i < calibration.Tensors.Count; i++)
             {
                 var t = calibration.Tensors[i];
-                var others = methods.Where((_, k) => k != detailedIndex).Select(m => new HistogramPlot.Thresholds(m.Label, m.Calibration.Tensors[i].Range)).ToList();
-                string svg = HistogramPlot.Svg(t, others, 600, 300);
+                var others = methods.Where((_, k) => k != detailedIndex).Select(m => new Plots.Thresholds(m.Label, m.Calibration.Tensors[i].Range)).ToList();
+                string svg = Plots.Svg(t, others, 600, 300);
                 html.Append("<figure class=\"histogram").Append(i == worstIndex ? " worst" : "").Append("\" id=\"histogram-").Append(i.ToString(Invariant)).Append("\" data-activation=\"").Append(E(t.Name))
                     .Append(Invariant, $"\" data-range-min=\"{t.Range.Min.ToString("R", Invariant)}\" data-range-max=\"{t.Range.Max.ToString("R", Invariant)}\">")
-                    .Append(HistogramPlot.Inline(svg, "h" + i.ToString(Invariant) + "-", "plot", t.Name + " histogram"))
+                    .Append(Plots.Inline(svg, "h" + i.ToString(Invariant) + "-", "plot", t.Name + " histogram"))
                     .Append("<figcaption>").Append(E(t.Name)).Append(Invariant, $": clipped {Clipped(t.ClippedFraction)}, SQNR {Db(detailed.Errors[i].Sqnr)}")
                     .Append(i == worstIndex ? " (the layer adding most error)" : "").Append("</figcaption></figure>\n");
             }
@@ -247,8 +244,6 @@ footer { color: #888; margin: 24px 0; font-size: 12px; }
         private static string Clipped(double fraction) => (100 * fraction).ToString(ClippedFormat(fraction), Invariant) + " %";
 
         private static string Percent(double fraction) => (100 * fraction).ToString("G3", Invariant) + " %";
-
-        private static string Article(string word) => "AEIOU".IndexOf(char.ToUpperInvariant(word[0])) >= 0 ? "an" : "a";
 
         private static string E(string text) => WebUtility.HtmlEncode(text);
     }

@@ -113,6 +113,35 @@ namespace Gen.Tests.Calibration
         }
 
         [Fact]
+        public void WithoutHeldOutRowsOrLabelsTheReportSaysSoAndMeasuresOnCalibrationRows()
+        {
+            // 200 digits, all calibrating, no labels: the errors are measured on the calibration rows, as the page says,
+            // and no accuracy is shown (the page is read as written here; the Chromium tests above render it).
+            byte[] pixels;
+            using (var gzip = new GZipStream(File.OpenRead(Path.Combine(MnistData, "mnist-images.u8.gz")), CompressionMode.Decompress))
+            {
+                pixels = new byte[200 * Pixels];
+                gzip.ReadExactly(pixels);
+            }
+
+            string images = Path.Combine(_dir, "digits.u8"), report = Path.Combine(_dir, "nested", "report.html");
+            File.WriteAllBytes(images, pixels);
+            var (code, output, err) = Run("--weights", Path.Combine(MnistData, "mnist_mlp.safetensors"), "--layers", "fc1:128:relu,fc2:10",
+                "--data", images, "--scale-by", "1/255", "--method", "mse", "--out", _dir, "--report", report);
+            Assert.True(code == 0, output + err);
+            string page = File.ReadAllText(report);
+            Assert.Contains("over 200 calibration data rows (no row was held out: pass --calibration-rows to keep some apart)", page, StringComparison.Ordinal);
+            Assert.DoesNotContain("accuracy", Section(page, "methods"), StringComparison.Ordinal);
+            Assert.DoesNotContain("Held-out accuracy", Section(page, "summary"), StringComparison.Ordinal);
+            foreach (string name in new[] { "input", "fc1", "fc2" })
+            {
+                var cells = Cells(Section(page, "activations"), "data-activation", name);
+                Assert.InRange(cells["cosine"].Value, 0.99, 1 + 1e-12);
+                Assert.InRange(cells["sqnr"].Value, 20, 200);
+            }
+        }
+
+        [Fact]
         public void AHistogramDrawsItsThresholdsInsideTheDataItClips()
         {
             // The 99th percentile of a Gaussian clips both tails: the red lines lie inside the bars' extent, and the
@@ -123,12 +152,12 @@ namespace Gen.Tests.Calibration
             var h = new HistogramCollector("t");
             h.Add(values);
             var t = TensorCalibration.Create(new PercentileCalibrator(99), h, RangeMode.Asymmetric);
-            var svg = System.Xml.Linq.XDocument.Parse(HistogramPlot.Svg(t, new[] { new HistogramPlot.Thresholds("max", new CalibrationRange(h.Min, h.Max)) }));
+            var svg = System.Xml.Linq.XDocument.Parse(Plots.Svg(t, new[] { new Plots.Thresholds("max", new CalibrationRange(h.Min, h.Max)) }));
             System.Xml.Linq.XNamespace ns = "http://www.w3.org/2000/svg";
             var bars = svg.Descendants(ns + "rect").Where(r => (string?)r.Attribute("fill") == "#4878A8").ToList();
             Assert.True(bars.Count > 100, $"{bars.Count} bars");
             double left = bars.Min(r => X(r, "x")), right = bars.Max(r => X(r, "x") + X(r, "width"));
-            var red = VerticalLines(svg.ToString(), HistogramPlot.ChosenColour);
+            var red = VerticalLines(svg.ToString(), Plots.ChosenColour);
             Assert.Equal(2, red.Count);
             Assert.True(red[0] > left && red[1] < right, $"thresholds at {red[0]} and {red[1]}, bars from {left} to {right}");
             Assert.Contains(svg.Descendants(ns + "text"), e => e.Value.Contains("max", StringComparison.Ordinal));
@@ -166,7 +195,7 @@ namespace Gen.Tests.Calibration
             {
                 string figure = f.Groups[2].Value;
                 Assert.True(Regex.Matches(figure, "<rect fill=\"#4878A8\"").Count > 10, f.Groups[1].Value + ": no bars");
-                Assert.True(VerticalLines(figure, HistogramPlot.ChosenColour).Count == 2, f.Groups[1].Value + ": not two red thresholds");
+                Assert.True(VerticalLines(figure, Plots.ChosenColour).Count == 2, f.Groups[1].Value + ": not two red thresholds");
             }
 
             foreach (string id in new[] { "activations", "layers" })

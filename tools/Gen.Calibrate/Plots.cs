@@ -14,7 +14,7 @@ namespace Gen.Calibrate
     /// thresholds of one or more calibration methods, and the bar and line charts of the quantization report. ScottPlot is
     /// a dependency of this tool only; the Gen package draws nothing.
     /// </summary>
-    internal static class HistogramPlot
+    internal static class Plots
     {
         /// <summary>The colour of the thresholds of the method a plot is about (and of the worst layer in the report).</summary>
         public const string ChosenColour = "#D62728";
