@@ -20,7 +20,7 @@ namespace Gen.Calibrate
     internal sealed class PipelineOptions
     {
         public readonly Option<string> Weights, Data, ScaleBy, Offset, Method;
-        public readonly Option<string?> InputMethod, Labels, Out;
+        public readonly Option<string?> InputMethod, Labels, Out, Report;
         public readonly Option<bool> Symmetric, Force;
         public readonly Option<int?> CalibrationRows;
 
@@ -51,9 +51,13 @@ namespace Gen.Calibrate
             Labels = new Option<string?>("--labels") { Description = $"One u8 label per row: report the arg-max accuracy of float and INT8 on the held-out {rows} (or all {rows})." };
             Out = new Option<string?>("--out") { Description = "Output folder (default: the weights file's folder)." };
             Force = new Option<bool>("--force") { Description = "Overwrite files that exist; without --out, files beside the weights are never overwritten otherwise." };
+            Report = new Option<string?>("--report")
+            {
+                Description = $"Also write this self-contained HTML page: per activation its range, parameters, clipped values and the cosine and SQNR against the float model on held-out {rows}; the error each layer adds; histograms with the thresholds; every method's held-out score.",
+            };
         }
 
-        public IEnumerable<Option> All => new Option[] { Weights, Data, ScaleBy, Offset, Method, InputMethod, Symmetric, CalibrationRows, Labels, Out, Force };
+        public IEnumerable<Option> All => new Option[] { Weights, Data, ScaleBy, Offset, Method, InputMethod, Symmetric, CalibrationRows, Labels, Out, Force, Report };
 
         public PipelineSettings Read(ParseResult result)
         {
@@ -71,6 +75,7 @@ namespace Gen.Calibrate
                 Labels = result.GetValue(Labels),
                 Out = result.GetValue(Out),
                 Force = result.GetValue(Force),
+                Report = result.GetValue(Report),
             };
         }
     }
@@ -83,7 +88,7 @@ namespace Gen.Calibrate
         public ICalibrator? InputMethod;
         public RangeMode Mode;
         public int? CalibrationRows;
-        public string? Labels, Out;
+        public string? Labels, Out, Report;
         public bool Force;
         public int EasyQuantSamples = 512;
     }
@@ -94,7 +99,8 @@ namespace Gen.Calibrate
     /// those parameters (<see cref="ActivationCalibration.Quantize"/>), runs the reference interpreter for the cosine
     /// similarity of every activation and the held-out accuracy, and writes the same files for every family:
     /// <c>&lt;stem&gt;.calibration.txt</c>, <c>&lt;stem&gt;.report.md</c>, one SVG histogram per activation, and, for a
-    /// model declared by one attribute per activation (a chain of dense layers), <c>&lt;stem&gt;.attributes.txt</c>.
+    /// model declared by one attribute per activation (a chain of dense layers), <c>&lt;stem&gt;.attributes.txt</c>; with
+    /// <c>--report</c>, the HTML quantization report (<see cref="QuantizationReport"/>).
     /// </summary>
     internal static class CalibrationPipeline
     {
@@ -130,7 +136,8 @@ namespace Gen.Calibrate
         /// <summary>An exception's message without the parameter name .NET appends.</summary>
         public static string Message(Exception e) => e.Message.Split(" (Parameter")[0];
 
-        private sealed record Result(string Label, ActivationCalibration Calibration, QuantizedGraph Quantized, double[] Cosines, double? Accuracy);
+        private sealed record Result(string Label, ActivationCalibration Calibration, QuantizedGraph Quantized, double[] Cosines, double? Accuracy,
+            ActivationError[]? Errors);
 
         /// <summary>Runs the pipeline on <paramref name="model"/>; <paramref name="description"/> names the model on the console.</summary>
         public static int Run(PipelineSettings o, FloatModel model, string description, string rowName, TextWriter output)
@@ -161,6 +168,10 @@ namespace Gen.Calibrate
 
             float[] cosineRows = Subset(calibration.Span, rowSize, Math.Min(1000, calibrationRows));
             float[] easyQuantRows = Subset(calibration.Span, rowSize, Math.Min(o.EasyQuantSamples, calibrationRows));
+            // The report's activation errors: up to 1,000 rows after the calibration rows, or calibration rows when none is held out.
+            bool evaluationHeldOut = calibrationRows < total;
+            float[]? evaluationRows = o.Report is null ? null
+                : evaluationHeldOut ? Subset(all.AsSpan(calibrationRows * rowSize), rowSize, Math.Min(1000, total - calibrationRows)) : cosineRows;
             (float[] Rows, byte[] Labels)? heldOut = null;
             if (labelBytes != null)
             {
@@ -179,7 +190,7 @@ namespace Gen.Calibrate
                     collect.Value = calibrationRows;
                     foreach (string m in methods)
                     {
-                        var task = ctx.AddTask("calibrating: " + m, maxValue: 4);
+                        var task = ctx.AddTask("calibrating: " + m, maxValue: 5);
                         var calibrated = Calibrate(statistics, m, o, easyQuantRows, new Progress(v => task.Value = v / (model.DenseLayers.Count + 1.0)));
                         task.Value = 1;
                         string label = m == CalibrationMethods.EasyQuant ? m : CalibrationMethods.Create(m).Name;
@@ -197,8 +208,10 @@ namespace Gen.Calibrate
                         var cosines = CalibrationMetrics.CosineSimilarities(model, quantized, cosineRows);
                         task.Value = 3;
                         double? accuracy = heldOut is { } h ? CalibrationMetrics.Accuracy(quantized, h.Rows, h.Labels) : null;
-                        results.Add(new Result(label, calibrated, quantized, cosines, accuracy));
                         task.Value = 4;
+                        var errors = evaluationRows is null ? null : CalibrationMetrics.ActivationErrors(model, quantized, evaluationRows);
+                        results.Add(new Result(label, calibrated, quantized, cosines, accuracy, errors));
+                        task.Value = 5;
                     }
                 });
 
@@ -234,11 +247,25 @@ namespace Gen.Calibrate
                 foreach (var t in calibrated.Tensors)
                 {
                     string svg = prefix + "." + FileSafe(t.Name) + ".svg";
-                    files.Add((svg, () => File.WriteAllText(svg, SvgHistogramWriter.Write(t))));
+                    files.Add((svg, () => File.WriteAllText(svg, Plots.Svg(t))));
                 }
             }
 
-            RefuseToOverwrite(files.Select(f => f.Path), o.Out, o.Force);
+            // The report's path was named: it is written (over an older report) wherever it points.
+            if (o.Report is string reportPath)
+            {
+                var page = new ReportInput(description, Path.GetFileName(o.Weights), Path.GetFileName(o.Data), rowName, calibrationRows,
+                    evaluationRows!.Length / rowSize, evaluationHeldOut, heldOut?.Labels.Length ?? 0, floatAccuracy,
+                    results.Select(r => new ReportMethod(r.Label, r.Calibration, r.Accuracy, r.Errors!)).ToList());
+                files.Add((Path.GetFullPath(reportPath), () =>
+                {
+                    string full = Path.GetFullPath(reportPath);
+                    Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+                    File.WriteAllText(full, QuantizationReport.Html(page));
+                }));
+            }
+
+            RefuseToOverwrite(files.Select(f => f.Path).Where(p => o.Report is null || p != Path.GetFullPath(o.Report)), o.Out, o.Force);
             foreach (var (_, write) in files) write();
 
             // The report on the console.
@@ -285,7 +312,8 @@ namespace Gen.Calibrate
                 output.Write(CalibrationWriters.AttributeText(results[0].Calibration, weightsRefs[0]));
             }
 
-            output.WriteLine($"Wrote {files.Count} files to {outDir}.");
+            output.WriteLine($"Wrote {files.Count - (o.Report is null ? 0 : 1)} files to {outDir}.");
+            if (o.Report != null) output.WriteLine($"Wrote the quantization report to {Path.GetFullPath(o.Report)}.");
             return 0;
         }
 
