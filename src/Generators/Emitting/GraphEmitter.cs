@@ -308,11 +308,22 @@ namespace Gen.Generators.Emitting
 
             w.Line($"/// <summary>One {g.SampleName} through the whole model. Tokens are rows of the activation buffers, [Tokens, features].</summary>");
             w.Open($"private static void {sample}(ReadOnlySpan<sbyte> image, Span<sbyte> output, Span<byte> workspace, int path)");
+            EmitWalk(w, g, names, layout, "image", new[] { "image", "output", "workspace", "path", "all" });
+            return plan.TotalBytes;
+        }
+
+        /// <summary>
+        /// The body of a one-sample walk: each planned value's slice of the workspace, then each node's call, the input read
+        /// as <paramref name="input"/> (a parameter or local of the method, as are <paramref name="reserved"/>).
+        /// </summary>
+        private static void EmitWalk(CodeWriter w, GraphPlan g, string[] names, WorkspaceLayout layout, string input, string[] reserved)
+        {
+            var plan = layout.Plan;
             w.Line("// Every step writes a value of its own; values that are never live together share bytes. The plan, made at build");
             w.Line($"// time from each value's lifetime (largest first, lowest free offset): {I(plan.TotalBytes)} bytes, against {I(plan.SumOfBuffers)} for a");
             w.Line($"// buffer each and {I(plan.PeakLiveBytes)} live at the busiest step.");
             w.Line("Span<sbyte> all = MemoryMarshal.Cast<byte, sbyte>(workspace);");
-            var locals = LocalNames(g, layout, new[] { "image", "output", "workspace", "path", "all" }, v => "v");
+            var locals = LocalNames(g, layout, reserved, v => "v");
             for (int i = 0; i < layout.Planned.Count; i++)
             {
                 int v = layout.Planned[i];
@@ -320,7 +331,7 @@ namespace Gen.Generators.Emitting
                 w.Line($"Span<sbyte> {locals[v]} = all.Slice({I(plan.Offsets[i])}, {I(plan.Buffers[i].Bytes)}); // '{CodeWriter.Comment(value.Name)}' [{I(value.Rows)}, {I(value.Columns)}]");
             }
 
-            string View(int v) => v == g.Input ? "image" : v == g.Output ? "output" : locals[layout.Storage[v]];
+            string View(int v) => v == g.Input ? input : v == g.Output ? "output" : locals[layout.Storage[v]];
             for (int i = 0; i < g.Nodes.Length; i++)
             {
                 var node = g.Nodes[i];
@@ -335,7 +346,6 @@ namespace Gen.Generators.Emitting
 
             w.Close();
             w.Line();
-            return plan.TotalBytes;
         }
 
         /// <summary>
@@ -372,33 +382,7 @@ namespace Gen.Generators.Emitting
             w.Line($"Span<int> ids = {w.StackAlloc("int", maxTokens)};");
             w.Line("tokenIds.CopyTo(ids);");
             w.Line("ids.Slice(tokens).Clear(); // padding: id 0, never a key and never pooled");
-            w.Line("// Every step writes a value of its own; values that are never live together share bytes. The plan, made at build");
-            w.Line($"// time from each value's lifetime (largest first, lowest free offset): {I(plan.TotalBytes)} bytes, against {I(plan.SumOfBuffers)} for a");
-            w.Line($"// buffer each and {I(plan.PeakLiveBytes)} live at the busiest step.");
-            w.Line("Span<sbyte> all = MemoryMarshal.Cast<byte, sbyte>(workspace);");
-            var locals = LocalNames(g, layout, new[] { "tokenIds", "output", "workspace", "path", "all", "tokens", "ids" }, v => "v");
-            for (int i = 0; i < layout.Planned.Count; i++)
-            {
-                int v = layout.Planned[i];
-                var value = g.Values[v];
-                w.Line($"Span<sbyte> {locals[v]} = all.Slice({I(plan.Offsets[i])}, {I(plan.Buffers[i].Bytes)}); // '{CodeWriter.Comment(value.Name)}' [{I(value.Rows)}, {I(value.Columns)}]");
-            }
-
-            string View(int v) => v == g.Input ? "ids" : v == g.Output ? "output" : locals[layout.Storage[v]];
-            for (int i = 0; i < g.Nodes.Length; i++)
-            {
-                var node = g.Nodes[i];
-                if (g.Headings[i].Length > 0)
-                {
-                    w.Line();
-                    w.Line($"// {CodeWriter.Comment(g.Headings[i])}");
-                }
-
-                w.Line(Call(g, node, names[i], node.Inputs.Select(View).ToArray(), View(node.Output), I(g.Values[node.Inputs[0]].Rows)));
-            }
-
-            w.Close();
-            w.Line();
+            EmitWalk(w, g, names, layout, "ids", new[] { "tokenIds", "output", "workspace", "path", "all", "tokens", "ids" });
             return plan.TotalBytes;
         }
 

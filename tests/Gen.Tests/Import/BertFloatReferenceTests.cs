@@ -8,6 +8,7 @@ using Gen.Runtime.Graph;
 using Gen.Runtime.Interpreter;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using Gen.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -48,7 +49,7 @@ namespace Gen.Tests.Import
                 float[] expected = bert.OnnxRuntime(ids.Select(i => (long)i).ToArray(), Enumerable.Repeat(1L, n).ToArray(), 1, n);
                 var (state, embedding) = bert.Gen(Padded(ids, bert.Encoder.PaddingId), n);
                 worstState = Math.Max(worstState, MaxAbs(expected, state, n * bert.Width));
-                worstCosine = Math.Min(worstCosine, Cosine(bert.Pool(expected, n, n), embedding));
+                worstCosine = Math.Min(worstCosine, Similarity.Cosine(bert.Pool(expected, n, n), embedding));
             }
 
             _log.WriteLine($"{package}: {Sentences} sentences of {shortest} to {longest} tokens, last hidden state max |diff| {worstState:E2}, worst embedding cosine 1 - {1 - worstCosine:E2}");
@@ -81,7 +82,7 @@ namespace Gen.Tests.Import
                 int real = batch.Lengths[b] * w;
                 worstState = Math.Max(worstState, MaxAbs(row, state, real));
                 worstPadded = Math.Max(worstPadded, MaxAbs(row.Skip(real).ToArray(), state.Skip(real).ToArray(), l * w - real));
-                worstCosine = Math.Min(worstCosine, Cosine(bert.Pool(row, l, batch.Lengths[b]), embedding));
+                worstCosine = Math.Min(worstCosine, Similarity.Cosine(bert.Pool(row, l, batch.Lengths[b]), embedding));
             }
 
             _log.WriteLine($"{package}: batch of {batch.Count} padded to {l} (lengths {string.Join(", ", batch.Lengths)}): real rows {worstState:E2}, padded rows {worstPadded:E2}, cosine 1 - {1 - worstCosine:E2}");
@@ -102,7 +103,7 @@ namespace Gen.Tests.Import
             float[] expected = bert.OnnxRuntime(ids.Select(i => (long)i).ToArray(), Enumerable.Repeat(1L, n).ToArray(), 1, n);
             var (_, masked) = bert.Gen(Padded(ids, bert.Encoder.PaddingId), n);
             var (_, unmasked) = bert.Gen(Padded(ids, bert.Encoder.PaddingId), MaxTokens);
-            double good = Cosine(bert.Pool(expected, n, n), masked), bad = Cosine(bert.Pool(expected, n, n), unmasked);
+            double good = Similarity.Cosine(bert.Pool(expected, n, n), masked), bad = Similarity.Cosine(bert.Pool(expected, n, n), unmasked);
             _log.WriteLine($"masked cosine {good:F7}, unmasked {bad:F4}");
             Assert.True(good >= 0.99999);
             Assert.True(bad < 0.99, $"padding without a mask should move the embedding (cosine {bad:F4})");
@@ -185,19 +186,6 @@ namespace Gen.Tests.Import
             double worst = 0;
             for (int i = 0; i < count; i++) worst = Math.Max(worst, Math.Abs((double)a[i] - b[i]));
             return worst;
-        }
-
-        private static double Cosine(float[] a, float[] b)
-        {
-            double dot = 0, na = 0, nb = 0;
-            for (int i = 0; i < a.Length; i++)
-            {
-                dot += (double)a[i] * b[i];
-                na += (double)a[i] * a[i];
-                nb += (double)b[i] * b[i];
-            }
-
-            return dot / Math.Sqrt(na * nb);
         }
 
         /// <summary>One real model: its ONNX Runtime session, its tokenizer and Gen's float encoder, built once per test run.</summary>

@@ -7,6 +7,7 @@ using Gen.Runtime;
 using Gen.Runtime.Calibration;
 using Gen.Runtime.Graph;
 using Gen.Runtime.Interpreter;
+using Gen.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -56,7 +57,7 @@ namespace Gen.Tests.Import
                 {
                     var a = expected.AsSpan(s * shape.Width, shape.Width).ToArray();
                     var b = output.AsSpan(s * shape.Width, shape.Width).ToArray().Select(v => (float)((v - q.ZeroPoint) * q.Scale)).ToArray();
-                    double cosine = Cosine(a, b);
+                    double cosine = Similarity.Cosine(a, b);
                     worst = Math.Min(worst, cosine);
                     sum += cosine;
                 }
@@ -83,7 +84,7 @@ namespace Gen.Tests.Import
                         if (values[i] == -128 || values[i] == 127) clips++;
                     }
 
-                    _log.WriteLine($"  {name,-45} cosine {Cosine(f, d):F5}  range [{f.Min():F2}, {f.Max():F2}]  scale {p.Scale:G3}  at the rails {100.0 * clips / d.Length:F2} %");
+                    _log.WriteLine($"  {name,-45} cosine {Similarity.Cosine(f, d):F5}  range [{f.Min():F2}, {f.Max():F2}]  scale {p.Scale:G3}  at the rails {100.0 * clips / d.Length:F2} %");
                 });
 
                 _log.WriteLine($"{method}: mean cosine {sum / lengths.Length:F5}, worst {worst:F5} over {lengths.Length} sentences (lengths {string.Join(", ", lengths)})");
@@ -131,17 +132,5 @@ namespace Gen.Tests.Import
             return (ids, rows.Select(r => r.Length).ToArray());
         }
 
-        private static double Cosine(float[] a, float[] b)
-        {
-            double dot = 0, na = 0, nb = 0;
-            for (int i = 0; i < a.Length; i++)
-            {
-                dot += (double)a[i] * b[i];
-                na += (double)a[i] * a[i];
-                nb += (double)b[i] * b[i];
-            }
-
-            return dot / Math.Sqrt(na * nb);
-        }
     }
 }
