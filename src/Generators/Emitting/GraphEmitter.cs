@@ -316,7 +316,11 @@ namespace Gen.Generators.Emitting
         /// The body of a one-sample walk: each planned value's slice of the workspace, then each node's call, the input read
         /// as <paramref name="input"/> (a parameter or local of the method, as are <paramref name="reserved"/>).
         /// </summary>
-        private static void EmitWalk(CodeWriter w, GraphPlan g, string[] names, WorkspaceLayout layout, string input, string[] reserved)
+        /// <remarks>
+        /// <paramref name="liveRows"/>, when given, is the run-time count of rows the dense layers over token rows compute
+        /// (a pooled sequence model's real tokens: no padded row can reach its output).
+        /// </remarks>
+        private static void EmitWalk(CodeWriter w, GraphPlan g, string[] names, WorkspaceLayout layout, string input, string[] reserved, string? liveRows = null)
         {
             var plan = layout.Plan;
             w.Line("// Every step writes a value of its own; values that are never live together share bytes. The plan, made at build");
@@ -341,7 +345,9 @@ namespace Gen.Generators.Emitting
                     w.Line($"// {CodeWriter.Comment(g.Headings[i])}");
                 }
 
-                w.Line(Call(g, node, names[i], node.Inputs.Select(View).ToArray(), View(node.Output), I(g.Values[node.Inputs[0]].Rows)));
+                long rows = g.Values[node.Inputs[0]].Rows;
+                bool live = liveRows != null && node is DenseNodePlan && rows == g.InputValue.Elements;
+                w.Line(Call(g, node, names[i], node.Inputs.Select(View).ToArray(), View(node.Output), live ? liveRows! : I(rows)));
             }
 
             w.Close();
@@ -382,7 +388,11 @@ namespace Gen.Generators.Emitting
             w.Line($"Span<int> ids = {w.StackAlloc("int", maxTokens)};");
             w.Line("tokenIds.CopyTo(ids);");
             w.Line("ids.Slice(tokens).Clear(); // padding: id 0, never a key and never pooled");
-            EmitWalk(w, g, names, layout, "ids", new[] { "tokenIds", "output", "workspace", "path", "all", "tokens", "ids" });
+            // A pooled encoder's output depends on the real tokens' rows only: the dense layers and the attention's queries
+            // stop there (the padded rows then hold what the workspace held, which nothing reads into the output).
+            bool pooled = g.OutputValue.Rows == 1;
+            if (pooled) w.Line("// The dense layers and the attention's queries compute the real tokens' rows only: the output is pooled from them.");
+            EmitWalk(w, g, names, layout, "ids", new[] { "tokenIds", "output", "workspace", "path", "all", "tokens", "ids" }, pooled ? "tokens" : null);
             return plan.TotalBytes;
         }
 

@@ -77,7 +77,7 @@ namespace Gen.Generators.Planning
                     OpKind.Im2Col => Im2ColEmitter.Plan(node, (Im2ColAttributes)op),
                     OpKind.Add => AddEmitter.Plan(node, (ResidualAddPlan)op, model),
                     OpKind.LayerNorm => LayerNormEmitter.Plan(node, (LayerNormPlan)op, model, input.Rows),
-                    OpKind.Attention => AttentionEmitter.Plan(node, (AttentionPlan)op, input.Rows, input.Columns, graph.InputValue.IsTokenIds),
+                    OpKind.Attention => AttentionEmitter.Plan(node, (AttentionPlan)op, input.Rows, input.Columns, graph.InputValue.IsTokenIds, graph.OutputValue.Rows == 1),
                     OpKind.Gelu => GeluEmitter.Plan(node, (GeluPlan)op, model),
                     OpKind.MeanPool => MeanPoolEmitter.Plan(node, (MeanPoolPlan)op, input.Columns, graph.InputValue.IsTokenIds),
                     OpKind.Embedding => EmbeddingEmitter.Plan(node, (EmbeddingPlan)op, input.Elements),

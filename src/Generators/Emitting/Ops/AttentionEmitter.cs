@@ -7,11 +7,13 @@ namespace Gen.Generators.Emitting.Ops
 {
     /// <summary>
     /// Multi-head attention of Q, K, V over <see cref="Tokens"/> rows. <see cref="Masked"/>: the method takes the number of
-    /// real tokens at run time (a padded sequence), and only those are keys.
+    /// real tokens at run time (a padded sequence), and only those are keys; with <see cref="TrimQueries"/> (a model whose
+    /// output is pooled, so that no padded row reaches it) only those are queries too.
     /// </summary>
     internal sealed record AttentionNodePlan(string Name, EquatableArray<int> Inputs, int Output, string Prefix, int Heads, int HeadSize,
         int Tokens, int Width, SoftmaxEmitPlan Softmax, int QueryZeroPoint, int KeyZeroPoint, int ValueZeroPoint, int ContextMultiplier,
-        int ContextRightShift, int ContextZeroPoint, long ScoreBound, long PaddingInput, bool Masked = false) : NodePlan(Name, Inputs, Output)
+        int ContextRightShift, int ContextZeroPoint, long ScoreBound, long PaddingInput, bool Masked = false, bool TrimQueries = false)
+        : NodePlan(Name, Inputs, Output)
     {
         /// <summary>
         /// Whether the AVX-512 kernel's padding tokens (when the tokens are not whole vectors) and, in a masked attention, the
@@ -29,13 +31,13 @@ namespace Gen.Generators.Emitting.Ops
             /// <summary>The suffixes of the names derived from the method's (its AVX-512 version) and from the exp's.</summary>
         public static readonly string[] Suffixes = { "", "Avx512" };
 
-        public static AttentionNodePlan Plan(GraphNode node, AttentionPlan a, int tokens, int width, bool masked)
+        public static AttentionNodePlan Plan(GraphNode node, AttentionPlan a, int tokens, int width, bool masked, bool trimQueries)
         {
             long scores = (long)AttentionOp.ScoreBound(a); // below 2^31: the op proved it
             // A padding token's score is -2^30; a masked key's is its real score (at most `scores`) plus -2^30.
             return new AttentionNodePlan(node.Name, new EquatableArray<int>(node.Inputs.ToArray()), node.Output, ((AttentionAttributes)node.Attributes).Part,
                 a.Heads, a.HeadSize, tokens, width, SoftmaxEmitPlan.From(a.Softmax), a.Query.ZeroPoint, a.Key.ZeroPoint, a.Value.ZeroPoint,
-                a.ContextMultiplier, -a.ContextShift, a.Context.ZeroPoint, scores, PaddingInput(a.Softmax.Exp, masked ? 2 * scores : scores), masked);
+                a.ContextMultiplier, -a.ContextShift, a.Context.ZeroPoint, scores, PaddingInput(a.Softmax.Exp, masked ? 2 * scores : scores), masked, masked && trimQueries);
         }
 
         /// <summary>
@@ -79,7 +81,7 @@ namespace Gen.Generators.Emitting.Ops
             bool padded = tp > tokens || l.Masked;
             bool vectorExp = DivisionByMultiplication(sm.Ln2, ExpPlan.MaxExponent * sm.Ln2, out long magic, out int magicShift) && (!padded || l.PaddingVanishes);
             // A masked attention's real tokens (the keys) come at run time; otherwise every token is one.
-            string keys = l.Masked ? "realTokens" : I(tokens);
+            string keys = l.Masked ? "realTokens" : I(tokens), queries = l.TrimQueries ? "realTokens" : I(tokens);
             if (l.Masked) w.Line($"/// <param name=\"realTokens\">The real tokens of the sequence, 1 to {I(tokens)}: only they are keys; padded rows are still queries.</param>");
             w.Open($"private static void {method}(ReadOnlySpan<sbyte> q, ReadOnlySpan<sbyte> k, ReadOnlySpan<sbyte> v, Span<sbyte> context, {(l.Masked ? "int realTokens, " : "")}int path)");
             w.Line($"if (q.Length < {I(tokens * width)} || k.Length < {I(tokens * width)} || v.Length < {I(tokens * width)} || context.Length < {I(tokens * width)}) throw new ArgumentException(\"Attention buffers are too short.\");");
@@ -103,7 +105,7 @@ namespace Gen.Generators.Emitting.Ops
             w.Line($"Span<int> weights = {w.StackAlloc("int", tokens)};");
             w.Open($"for (int head = 0; head < {I(l.Heads)}; head++)");
             w.Line($"int offset = head * {I(d)};");
-            w.Open($"for (int i = 0; i < {I(tokens)}; i++)");
+            w.Open($"for (int i = 0; i < {queries}; i++)");
             w.Line($"ReadOnlySpan<sbyte> qi = q.Slice(i * {I(width)} + offset, {I(d)});");
             w.Line("int max = int.MinValue;");
             w.Open($"for (int j = 0; j < {keys}; j++)");
@@ -254,9 +256,9 @@ namespace Gen.Generators.Emitting.Ops
 
             w.Line();
             w.Line("// Two queries per iteration: their chains are independent, so the CPU overlaps them.");
-            w.Open($"for (int i = 0; i < {I(tokens)}; i += 2)");
+            w.Open($"for (int i = 0; i < {(l.TrimQueries ? "realTokens" : I(tokens))}; i += 2)");
             EmitQuery(w, "i", "A", "wt", exp, l, tokens, width, tp, dp, chunks, vchunks, whole);
-            w.Open($"if (i + 1 < {I(tokens)})");
+            w.Open($"if (i + 1 < {(l.TrimQueries ? "realTokens" : I(tokens))})");
             EmitQuery(w, "i + 1", "B", $"Unsafe.Add(ref wt, {I(tp)})", exp, l, tokens, width, tp, dp, chunks, vchunks, whole);
             w.Close();
             w.Close();
