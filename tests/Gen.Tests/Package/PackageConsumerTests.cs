@@ -57,8 +57,10 @@ namespace Gen.Tests.Package
                 "README.md",
                 "analyzers/dotnet/cs/Gen.Generators.dll",
                 "analyzers/dotnet/cs/Google.Protobuf.dll",
+                "build/Gen.ModelPackages.targets",
                 "build/Gen.Quantized.targets",
                 "build/Gen.targets",
+                "buildTransitive/Gen.ModelPackages.targets",
                 "buildTransitive/Gen.Quantized.targets",
                 "buildTransitive/Gen.targets",
                 "docs/diagnostics.md",
@@ -131,6 +133,21 @@ namespace Gen.Tests.Package
             var (outputs, kernels) = Split(run.Output);
             Assert.Equal(_consumer.ExpectedOutput, outputs);
             Assert.Equal(Consumer.BestPath(vnni: framework != "net8.0"), kernels);
+        }
+
+        /// <summary>
+        /// A [BertEncoder] over an ONNX file (as a model package carries it) with its calibration file, in a project that only
+        /// references the package: the generator reads the ONNX file itself, and the encoder prints the reference
+        /// interpreter's embedding. (The package also carries the model-package step, Gen.ModelPackages.targets; its own
+        /// test is ModelPackagesBuildStepTests.)
+        /// </summary>
+        [Fact]
+        public void FreshProjectGeneratesABertEncoderFromAnOnnxFile()
+        {
+            Assert.True(_consumer.Build.ExitCode == 0, _consumer.Build.Output);
+            var run = Repository.Execute("dotnet", "run -c Release -f net10.0 --no-build -- bert", _consumer.ProjectDirectory, Timeout, _consumer.Environment);
+            Assert.True(run.ExitCode == 0, run.Output);
+            Assert.Equal(_consumer.ExpectedBert, run.Output.Trim());
         }
 
         /// <summary>
@@ -393,6 +410,7 @@ namespace Gen.Tests.Package
                 File.WriteAllText(Path.Combine(ProjectDirectory, "Program.cs"), ProgramSource());
                 var (weights, reference) = TinyModel();
                 File.WriteAllBytes(Path.Combine(ProjectDirectory, "Data", "tiny.safetensors"), weights);
+                ExpectedBert = WriteBert(ProjectDirectory);
 
                 var add = Repository.Execute("dotnet", $"add package Gen.Quantized --version {Version}", ProjectDirectory, Timeout, Environment);
                 if (add.ExitCode != 0) throw new InvalidOperationException("dotnet add package failed:\n" + add.Output);
@@ -440,6 +458,38 @@ namespace Gen.Tests.Package
 
             public string ExpectedOutput { get; }
 
+            /// <summary>What the consumer's BERT encoder prints for <see cref="BertIds"/>, from the reference interpreter.</summary>
+            public string ExpectedBert { get; }
+
+            internal static readonly int[] BertIds = { 1, 5, 7, 2 };
+
+            // A tiny BERT as an ONNX export (what a model package carries) with its calibration, declared with [BertEncoder].
+            private static string WriteBert(string project)
+            {
+                var tiny = new Gen.Tests.Import.TinyBert(layers: 1, width: 16, heads: 2, feedForward: 24, vocabulary: 20, positions: 8, pooler: false);
+                byte[] onnx = tiny.Onnx();
+                File.WriteAllBytes(Path.Combine(project, "Data", "tinybert.onnx"), onnx);
+                var checkpoint = Gen.Import.BertCheckpoint.FromOnnx(onnx).Value!;
+                var floats = Gen.Runtime.Interpreter.FloatModel.Bert(checkpoint.ToSafeTensors(), checkpoint.Shape(8, Gen.Runtime.Graph.BertPooling.Mean).Value!);
+                var statistics = new Gen.Runtime.Calibration.ActivationStatistics(floats);
+                statistics.AddSequences(new[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0, 0, 0, 0 }, new[] { 8, 4 });
+                var calibration = Gen.Runtime.Calibration.ActivationCalibration.Calibrate(statistics, new Gen.Runtime.Calibration.MaxCalibrator());
+                File.WriteAllText(Path.Combine(project, "Data", "tinybert.calibration.txt"), calibration.ToText());
+                File.WriteAllText(Path.Combine(project, "Encoder.cs"), """
+                    using Gen;
+
+                    [QuantizedModel("Data/tinybert.onnx", Calibration = "Data/tinybert.calibration.txt")]
+                    [BertEncoder(8)]
+                    public static partial class Encoder { }
+                    """);
+                var reference = new Gen.Runtime.Interpreter.ReferenceInterpreter(calibration.Quantize(floats));
+                var padded = new int[8];
+                BertIds.CopyTo(padded, 0);
+                var embedding = new sbyte[reference.OutputSize];
+                reference.Run(padded, new[] { BertIds.Length }, embedding);
+                return "bert: " + string.Join(" ", embedding);
+            }
+
             public void Dispose()
             {
                 try
@@ -464,6 +514,14 @@ namespace Gen.Tests.Package
             private static string ProgramSource()
             {
                 var text = new StringBuilder();
+                text.AppendLine("if (args.Length > 0 && args[0] == \"bert\")");
+                text.AppendLine("{");
+                text.AppendLine("    var embedding = new sbyte[Encoder.OutputSize];");
+                text.AppendLine($"    Encoder.Run(new[] {{ {string.Join(", ", BertIds)} }}, embedding);");
+                text.AppendLine("    Console.WriteLine(\"bert: \" + string.Join(\" \", embedding));");
+                text.AppendLine("    return;");
+                text.AppendLine("}");
+                text.AppendLine();
                 text.AppendLine("sbyte[][] inputs =");
                 text.AppendLine("{");
                 foreach (var row in Inputs) text.AppendLine($"    new sbyte[] {{ {string.Join(", ", row)} }},");
