@@ -15,7 +15,7 @@ namespace Gen.Samples.SentenceEmbedding
     /// all-MiniLM-L6-v2, generated as integer-only code (<see cref="MiniLM"/>), against Gen's float model of the same
     /// ONNX file: the fidelity of the embeddings on the evaluation half of data/text, a small semantic search with both,
     /// and the latency of the generated encoder. <c>embed --input sentences.txt --output embeddings.tsv</c> writes the
-    /// integer embedding of every line instead.
+    /// integer encoder's embedding of every line instead, dequantized and L2-normalized.
     /// </summary>
     public static class Program
     {
@@ -110,7 +110,10 @@ namespace Gen.Samples.SentenceEmbedding
             int count = 0;
             foreach (string line in File.ReadLines(input))
             {
-                writer.WriteLine(line.Replace('\t', ' ') + "\t" + string.Join("\t", IntegerEmbedding(tokenizer.Encode(line), workspace).Select(v => v.ToString("G6", Invariant))));
+                // Dequantized and L2-normalized (as sentence-transformers' output), so that another engine's can be compared directly.
+                float[] embedding = IntegerEmbedding(tokenizer.Encode(line), workspace);
+                double norm = Math.Sqrt(embedding.Sum(v => (double)v * v));
+                writer.WriteLine(line.Replace('\t', ' ') + "\t" + string.Join("\t", embedding.Select(v => (norm > 0 ? v / norm : 0).ToString("G6", Invariant))));
                 count++;
             }
 
