@@ -51,8 +51,7 @@ namespace Gen.Generators.Emitting
             w.Line($"public const int WorkspaceSize = {CodeWriter.Int(workspaceSize)};");
             w.Line();
 
-            string obsolete = $"[Obsolete(\"This model needs WorkspaceSize = {CodeWriter.Int(workspaceSize)} bytes of activations, more than Gen puts on a thread's stack " +
-                $"({CodeWriter.Int(StackBudgetBytes)}). Call the overload that takes a Span<byte> workspace of at least WorkspaceSize bytes (allocate it once and reuse it).\", error: true)]";
+            string obsolete = ObsoleteOnStack(workspaceSize);
             foreach (bool workspace in new[] { false, true })
             {
                 foreach (bool batch in new[] { false, true })
@@ -148,6 +147,11 @@ namespace Gen.Generators.Emitting
             w.Line();
         }
 
+        /// <summary>The attribute that turns a stack-only overload into a compile error for a model too large for the stack.</summary>
+        private static string ObsoleteOnStack(long workspaceSize) =>
+            $"[Obsolete(\"This model needs WorkspaceSize = {CodeWriter.Int(workspaceSize)} bytes of activations, more than Gen puts on a thread's stack " +
+            $"({CodeWriter.Int(StackBudgetBytes)}). Call the overload that takes a Span<byte> workspace of at least WorkspaceSize bytes (allocate it once and reuse it).\", error: true)]";
+
         /// <summary>The name of the method a model of token ids emits to run sequences in a given workspace.</summary>
         internal const string RunSequencesInWorkspace = "RunSequencesInWorkspace";
 
@@ -168,8 +172,7 @@ namespace Gen.Generators.Emitting
             w.Line("/// </summary>");
             w.Line($"public const int WorkspaceSize = {CodeWriter.Int(workspaceSize)};");
             w.Line();
-            string obsolete = $"[Obsolete(\"This model needs WorkspaceSize = {CodeWriter.Int(workspaceSize)} bytes of activations, more than Gen puts on a thread's stack " +
-                $"({CodeWriter.Int(StackBudgetBytes)}). Call the overload that takes a Span<byte> workspace of at least WorkspaceSize bytes (allocate it once and reuse it).\", error: true)]";
+            string obsolete = ObsoleteOnStack(workspaceSize);
             foreach (bool workspace in new[] { false, true })
             {
                 foreach (bool batch in new[] { false, true })

@@ -93,7 +93,9 @@ namespace Gen.Runtime.Calibration
                 tensors.Add(TensorCalibration.Create(chosen, collector, mode));
             }
 
-            string method = inputCalibrator.Name == calibrator.Name ? calibrator.Name : calibrator.Name + "; input " + inputCalibrator.Name;
+            // A model of token ids has no input to calibrate, so the input's calibrator is not part of its method.
+            bool input = !statistics.Model.Graph.InputValue.IsTokenIds;
+            string method = !input || inputCalibrator.Name == calibrator.Name ? calibrator.Name : calibrator.Name + "; input " + inputCalibrator.Name;
             return new ActivationCalibration(statistics.Model.Graph, method, statistics.Samples, tensors);
         }
 

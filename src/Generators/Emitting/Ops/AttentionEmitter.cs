@@ -256,9 +256,10 @@ namespace Gen.Generators.Emitting.Ops
 
             w.Line();
             w.Line("// Two queries per iteration: their chains are independent, so the CPU overlaps them.");
-            w.Open($"for (int i = 0; i < {(l.TrimQueries ? "realTokens" : I(tokens))}; i += 2)");
+            string queries = l.TrimQueries ? "realTokens" : I(tokens);
+            w.Open($"for (int i = 0; i < {queries}; i += 2)");
             EmitQuery(w, "i", "A", "wt", exp, l, tokens, width, tp, dp, chunks, vchunks, whole);
-            w.Open($"if (i + 1 < {(l.TrimQueries ? "realTokens" : I(tokens))})");
+            w.Open($"if (i + 1 < {queries})");
             EmitQuery(w, "i + 1", "B", $"Unsafe.Add(ref wt, {I(tp)})", exp, l, tokens, width, tp, dp, chunks, vchunks, whole);
             w.Close();
             w.Close();
