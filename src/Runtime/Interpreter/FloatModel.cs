@@ -214,6 +214,7 @@ namespace Gen.Runtime.Interpreter
                     OpKind.Embedding => new Float.EmbeddingFloat(node, graph, reader, _memory),
                     OpKind.ClsToken => new Float.ClsTokenFloat(node, graph),
                     OpKind.L2Normalize => new Float.L2NormalizeFloat(node, graph),
+                    OpKind.Narrow => new Float.NarrowFloat(node, graph),
                     _ => throw new NotSupportedException($"No float kernel for {node.Kind}."),
                 };
                 if (_ops[i] is Float.DenseFloat d) dense.Add(d.Layer);

@@ -5,7 +5,10 @@ using Gen.Runtime.Interpreter.Reference;
 
 namespace Gen.Runtime.Interpreter
 {
-    /// <summary>Receives an INT8 activation of the integer model: its name (the graph value's), values and quantization.</summary>
+    /// <summary>
+    /// Receives an activation of the integer model: its name (the graph value's), values and quantization. A wide value
+    /// (<see cref="GraphValue.IsWide"/>) arrives as the bytes of its ints (<c>MemoryMarshal.Cast&lt;sbyte, int&gt;</c> reads them).
+    /// </summary>
     public delegate void QuantizedActivationTrace(string name, ReadOnlySpan<sbyte> values, QuantizationParameters quantization);
 
     /// <summary>
@@ -134,15 +137,17 @@ namespace Gen.Runtime.Interpreter
             for (int n = 0; n < graph.Nodes.Count; n++)
             {
                 var node = graph.Nodes[n];
-                var output1 = values[node.Output] = new sbyte[graph.Values[node.Output].Elements * samples];
+                // A wide value's ints are held as their bytes (the kernels view them as ints).
+                var output1 = values[node.Output] = new sbyte[graph.Values[node.Output].Bytes * samples];
                 sbyte[] In(int i) => values[node.Inputs[i]];
                 object op = Model.Ops[n];
                 switch (node.Kind)
                 {
                     case OpKind.Dense: DenseReference.Run((QuantizedDense)op, In(0), output1); break;
                     case OpKind.Im2Col: Im2ColReference.Run((Im2ColAttributes)op, In(0), output1); break;
-                    case OpKind.Add: AddReference.Run((ResidualAddPlan)op, In(0), In(1), output1); break;
-                    case OpKind.LayerNorm: LayerNormReference.Run((LayerNormPlan)op, In(0), output1); break;
+                    case OpKind.Add: AddReference.Run(op, In(0), In(1), output1); break;
+                    case OpKind.LayerNorm: LayerNormReference.Run((LayerNormPlan)op, In(0), graph.Values[node.Inputs[0]].IsWide, output1, graph.Values[node.Output].IsWide); break;
+                    case OpKind.Narrow: NarrowReference.Run((NarrowPlan)op, In(0), output1); break;
                     case OpKind.Attention: AttentionReference.Run((AttentionPlan)op, In(0), In(1), In(2), output1, tokens); break;
                     case OpKind.Gelu: GeluReference.Run((GeluPlan)op, In(0), output1); break;
                     case OpKind.MeanPool: MeanPoolReference.Run((MeanPoolPlan)op, In(0), output1, tokens); break;

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Runtime.InteropServices;
 using Gen.Import;
 using Gen.Runtime;
 using Gen.Runtime.Calibration;
@@ -78,10 +79,13 @@ namespace Gen.Tests.Import
                     var f = floatTrace[name];
                     var d = new float[f.Length];
                     int clips = 0;
+                    bool wide = graph.Values[graph.IndexOf(name)].IsWide;
+                    var ints = MemoryMarshal.Cast<sbyte, int>(values);
                     for (int i = 0; i < d.Length; i++)
                     {
-                        d[i] = (values[i] - p.ZeroPoint) * p.Scale;
-                        if (values[i] == -128 || values[i] == 127) clips++;
+                        int q = wide ? ints[i] : values[i];
+                        d[i] = (q - p.ZeroPoint) * p.Scale;
+                        if (!wide && (q == -128 || q == 127)) clips++;
                     }
 
                     _log.WriteLine($"  {name,-45} cosine {Similarity.Cosine(f, d):F5}  range [{f.Min():F2}, {f.Max():F2}]  scale {p.Scale:G3}  at the rails {100.0 * clips / d.Length:F2} %");

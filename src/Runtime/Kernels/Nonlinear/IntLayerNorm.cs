@@ -91,6 +91,44 @@ namespace Gen.Runtime.Kernels
             }
         }
 
+        /// <summary>LayerNorm of an INT32 row, INT32 out (a wide value: zero point 0, clamped to INT32 only).</summary>
+        /// <exception cref="ArgumentException">The row's width is not the plan's, or the spans differ in length.</exception>
+        public static void LayerNorm(ReadOnlySpan<int> input, Span<int> output, LayerNormPlan plan)
+        {
+            CheckLengths(input.Length, output.Length);
+            CheckWidth(input.Length, plan);
+            var statistics = RowStatistics.Compute(input);
+            for (int i = 0; i < input.Length; i++)
+            {
+                output[i] = AffineWide(statistics.Normalized(input[i]), i, plan);
+            }
+        }
+
+        /// <summary>LayerNorm of an INT8 row (any zero point), INT32 out (a wide value).</summary>
+        /// <exception cref="ArgumentException">The row's width is not the plan's, or the spans differ in length.</exception>
+        public static void LayerNorm(ReadOnlySpan<sbyte> input, Span<int> output, LayerNormPlan plan)
+        {
+            CheckLengths(input.Length, output.Length);
+            CheckWidth(input.Length, plan);
+            var statistics = RowStatistics.Compute(input);
+            for (int i = 0; i < input.Length; i++)
+            {
+                output[i] = AffineWide(statistics.Normalized(input[i]), i, plan);
+            }
+        }
+
+        /// <summary>
+        /// <see cref="Affine"/> for a wide output: <c>(n * G_c + B_c + 2^(T - 1)) &gt;&gt; T</c> (the plan's zero point is 0),
+        /// clamped to INT32.
+        /// </summary>
+        public static int AffineWide(int normalized, int channel, LayerNormPlan plan)
+        {
+            int shift = plan.OutputShift;
+            long value = ((long)normalized * plan.GammaMultiplierArray[channel] + plan.BetaOffsetArray[channel]
+                + (1L << (shift - 1))) >> shift;
+            return (int)(value < int.MinValue ? int.MinValue : value > int.MaxValue ? int.MaxValue : value);
+        }
+
         /// <summary>
         /// gamma and beta of one channel and the INT8 requantization, rounded once:
         /// <c>clamp(Z_out + ((n * G_c + B_c + 2^(T - 1)) &gt;&gt; T), -128, 127)</c> for a Q16 normalized value n.

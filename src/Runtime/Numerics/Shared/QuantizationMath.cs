@@ -54,6 +54,20 @@ namespace Gen.Runtime
             return new QuantizationParameters(scale, nudged);
         }
 
+        /// <summary>Levels on each side of zero that a wide (INT32) activation gives its calibrated range: 16 bits of resolution.</summary>
+        public const int WideLevels = 32767;
+
+        /// <summary>
+        /// The quantization of a wide activation (<c>GraphValue.IsWide</c>) from its calibrated INT8 parameters: symmetric,
+        /// the larger end of the INT8 range <c>[S (-128 - Z), S (127 - Z)]</c> at <see cref="WideLevels"/>. Values beyond
+        /// the calibrated range are not clipped: INT32 leaves them 2^16 times the range.
+        /// </summary>
+        public static QuantizationParameters Widen(QuantizationParameters calibrated)
+        {
+            double maxAbs = Math.Max(Math.Abs((double)calibrated.Scale * (Int8Min - calibrated.ZeroPoint)), Math.Abs((double)calibrated.Scale * (Int8Max - calibrated.ZeroPoint)));
+            return ChooseSymmetric(maxAbs, WideLevels);
+        }
+
         /// <summary>
         /// Symmetric parameters (zero point 0) for values in [-maxAbs, maxAbs]: <c>scale = maxAbs / qmax</c>.
         /// <c>maxAbs == 0</c> (an all-zero tensor) is degenerate and gets scale 1.

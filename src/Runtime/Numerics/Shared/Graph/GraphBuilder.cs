@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 
@@ -36,9 +37,28 @@ namespace Gen.Runtime.Graph
         /// <summary>Adds a node and the value it writes; returns the value's index.</summary>
         public int Node(OpKind kind, string name, int[] inputs, string outputName, int[] outputShape, int origin, OpAttributes attributes)
         {
+            // A wide input to an op that cannot read one is the frontend's mistake, not the user's.
+            foreach (int input in inputs)
+            {
+                if (_values[input].IsWide && !OpRules.ReadsWide(kind)) throw new InvalidOperationException($"{kind} '{name}' cannot read the wide value '{_values[input].Name}'.");
+            }
+
             int output = AddValue(new GraphValue(outputName, new ValueList<int>(outputShape)));
             _nodes.Add(new GraphNode(kind, name, new ValueList<int>(inputs), output, origin, attributes));
             return output;
+        }
+
+        /// <summary>
+        /// Makes the value <paramref name="index"/> wide (INT32, <see cref="GraphValue.IsWide"/>); only the output of an op
+        /// that can write one, before anything reads it.
+        /// </summary>
+        public int Widen(int index)
+        {
+            var node = _nodes.Find(n => n.Output == index);
+            if (node is null || !OpRules.WritesWide(node.Kind)) throw new InvalidOperationException($"'{_values[index].Name}' is not the output of an op that writes wide values.");
+            if (_nodes.Exists(n => n.Inputs.Contains(index))) throw new InvalidOperationException($"'{_values[index].Name}' is already read.");
+            _values[index] = _values[index] with { IsWide = true };
+            return index;
         }
 
         /// <summary>Reports an invalid declaration.</summary>

@@ -42,6 +42,9 @@ namespace Gen.Runtime.Graph
 
         /// <summary>Each row divided by its Euclidean norm (<see cref="L2NormalizeOp"/>).</summary>
         L2Normalize,
+
+        /// <summary>A wide (INT32) value requantized to INT8 for the ops that multiply matrices (<see cref="NarrowOp"/>).</summary>
+        Narrow,
     }
 
     /// <summary>A read-only list that compares by its elements, so that graph parts compare by value.</summary>
@@ -95,9 +98,19 @@ namespace Gen.Runtime.Graph
     /// <param name="ConstantShapes">The accepted shapes of <see cref="Constant"/>'s tensor.</param>
     /// <param name="IsTokenIds">Whether the value holds token ids (int) rather than INT8 activations: an input that
     /// embeddings read.</param>
+    /// <param name="IsWide">Whether the value is a wide activation: INT32 at a scale of its own with zero point 0, 16 bits of
+    /// resolution at its calibrated range and room for values far beyond it (<see cref="QuantizationMath.Widen"/>). A
+    /// transformer's residual stream is wide: its outliers are orders of magnitude above the bulk of its values, which INT8
+    /// would leave a handful of levels. Its bytes hold the ints in the machine's order.</param>
     public sealed record GraphValue(string Name, ValueList<int> Shape, string? Constant = null, ValueList<ValueList<int>>? ConstantShapes = null,
-        bool IsTokenIds = false)
+        bool IsTokenIds = false, bool IsWide = false)
     {
+        /// <summary>Bytes per element: 4 for a wide value, 1 for INT8.</summary>
+        public int ElementBytes => IsWide ? 4 : 1;
+
+        /// <summary>Bytes in all (<see cref="Elements"/> times <see cref="ElementBytes"/>).</summary>
+        public int Bytes => Elements * ElementBytes;
+
         /// <summary>Values per row: the last dimension.</summary>
         public int Columns => Shape[Shape.Count - 1];
 
@@ -216,5 +229,11 @@ namespace Gen.Runtime.Graph
 
         /// <summary>Whether the generated code may write the op's output over its (single) input.</summary>
         public static bool RunsInPlace(OpKind kind) => kind == OpKind.Gelu;
+
+        /// <summary>Whether the op can read a wide (INT32) input: the ones that take the residual stream.</summary>
+        public static bool ReadsWide(OpKind kind) => kind == OpKind.Add || kind == OpKind.LayerNorm || kind == OpKind.Narrow;
+
+        /// <summary>Whether the op can write a wide (INT32) output.</summary>
+        public static bool WritesWide(OpKind kind) => kind == OpKind.Dense || kind == OpKind.Add || kind == OpKind.LayerNorm;
     }
 }

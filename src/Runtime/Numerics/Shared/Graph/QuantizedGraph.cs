@@ -76,6 +76,7 @@ namespace Gen.Runtime.Graph
                     OpKind.Embedding => EmbeddingOp.Quantize(context, node),
                     OpKind.ClsToken => ClsTokenOp.Quantize(context, node),
                     OpKind.L2Normalize => L2NormalizeOp.Quantize(context, node),
+                    OpKind.Narrow => NarrowOp.Quantize(context, node),
                     _ => null,
                 };
                 if (op is null || problems.Any) return null;
@@ -161,13 +162,18 @@ namespace Gen.Runtime.Graph
         /// <summary>The quantization of <paramref name="node"/>'s output.</summary>
         public QuantizationParameters Out(GraphNode node) => Quantization[node.Output];
 
+        /// <summary>The value <paramref name="node"/> writes.</summary>
+        public GraphValue OutValue(GraphNode node) => Graph.Values[node.Output];
+
         /// <summary>The value read as input <paramref name="i"/>.</summary>
         public GraphValue InValue(GraphNode node, int i = 0) => Graph.Values[node.Inputs[i]];
 
         internal void SetOutput(GraphNode node)
         {
             if (OpRules.QuantizationFromWeights(node)) return; // the op sets it (SetQuantization)
-            Quantization[node.Output] = OpRules.KeepsInputQuantization(node.Kind) ? Quantization[node.Inputs[0]] : _parameters(Graph.Values[node.Output].Name);
+            var output = Graph.Values[node.Output];
+            Quantization[node.Output] = OpRules.KeepsInputQuantization(node.Kind) ? Quantization[node.Inputs[0]]
+                : output.IsWide ? QuantizationMath.Widen(_parameters(output.Name)) : _parameters(output.Name);
         }
 
         /// <summary>

@@ -46,9 +46,11 @@ namespace Gen.Runtime
             }
 
             QuantizationMath.ActivationRange(activation, output.Scale, output.ZeroPoint, out int min, out int max);
-            ActivationMin = min;
-            ActivationMax = max;
+            _activationMin = min;
+            _activationMax = max;
         }
+
+        private readonly int _activationMin, _activationMax;
 
         /// <summary>The layer's name, the prefix of its tensors (<c>fc1</c> for <c>fc1.weight</c>).</summary>
         public string Name { get; }
@@ -92,11 +94,17 @@ namespace Gen.Runtime
         /// <summary>The real multipliers that <see cref="Multipliers"/> and <see cref="Shifts"/> encode.</summary>
         public double[] RealMultipliers { get; }
 
-        /// <summary>Lower output clamp.</summary>
-        public int ActivationMin { get; }
+        /// <summary>Lower output clamp (the INT32 range for a wide output).</summary>
+        public int ActivationMin => WideOutput ? int.MinValue : _activationMin;
 
-        /// <summary>Upper output clamp.</summary>
-        public int ActivationMax { get; }
+        /// <summary>Upper output clamp (the INT32 range for a wide output).</summary>
+        public int ActivationMax => WideOutput ? int.MaxValue : _activationMax;
+
+        /// <summary>
+        /// Whether the output is wide: the requantized INT32 (zero point 0, no clamp) stored as an int per channel instead of
+        /// an INT8, for a layer that writes the residual stream. The requantization is the same.
+        /// </summary>
+        public bool WideOutput { get; internal set; }
 
         /// <summary>
         /// Quantizes a float layer as PyTorch stores it (weight [N, K], bias [N] or none): symmetric INT8 weights

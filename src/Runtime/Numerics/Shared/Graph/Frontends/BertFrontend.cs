@@ -30,8 +30,12 @@ namespace Gen.Runtime.Graph
     /// <param name="Epsilon">The LayerNorms' epsilon (1e-12 in BERT).</param>
     /// <param name="Pooling">How the rows become one embedding.</param>
     /// <param name="Normalize">Whether the embedding is divided by its L2 norm.</param>
+    /// <param name="WideResidual">Whether the residual stream (the output projections, residual adds and LayerNorms) is
+    /// wide, INT32 at 16 bits of resolution (<see cref="GraphValue.IsWide"/>), with INT8 narrowings for the matrix products.
+    /// Its outliers leave INT8 a handful of levels for the bulk of the values: all-MiniLM-L6-v2's embeddings keep a cosine of
+    /// about 0.85 to the float model's in INT8 (docs/bert.md).</param>
     public sealed record BertShape(int Vocabulary, int Positions, int Segments, int Tokens, int Layers, int Heads, int Width, int FeedForward,
-        float Epsilon = 1e-12f, BertPooling Pooling = BertPooling.Mean, bool Normalize = false)
+        float Epsilon = 1e-12f, BertPooling Pooling = BertPooling.Mean, bool Normalize = false, bool WideResidual = true)
     {
         /// <summary>The name of the graph input: the token ids.</summary>
         public const string InputIds = "input_ids";
@@ -94,12 +98,17 @@ namespace Gen.Runtime.Graph
             if (b.Problems.Any) return b.Build(ids);
             int x = b.Embedding(ids, Words, shape.Vocabulary, shape.Width, "embeddings.position_embeddings.weight", shape.Positions,
                 "embeddings.token_type_embeddings.weight", shape.Segments, embeddings, Embeddings);
-            x = b.LayerNorm(x, EmbeddingNorm, embeddings, shape.Epsilon);
+            x = shape.WideResidual ? b.Widen(b.LayerNorm(x, EmbeddingNorm, embeddings, shape.Epsilon, EncoderBlock.WideName(EmbeddingNorm)))
+                : b.LayerNorm(x, EmbeddingNorm, embeddings, shape.Epsilon);
             for (int l = 0; l < shape.Layers; l++)
             {
-                var layer = new EncoderLayerDeclaration(BertShape.LayerPrefix(l), shape.Heads, shape.FeedForward, NormPlacement.Post, shape.Epsilon);
+                var layer = new EncoderLayerDeclaration(BertShape.LayerPrefix(l), shape.Heads, shape.FeedForward, NormPlacement.Post, shape.Epsilon,
+                    shape.WideResidual);
                 x = EncoderBlock.Add(b, x, layer, EncoderNames.Bert, 2 + l);
             }
+
+            // The pooling (and a model's output) reads the last hidden state as INT8.
+            x = EncoderBlock.Int8(b, x, 1 + shape.Layers);
 
             if (shape.Pooling == BertPooling.Mean) x = b.MeanPool(x, Pooled, pool);
             else if (shape.Pooling == BertPooling.Cls) x = b.ClsToken(x, Pooled, pool);

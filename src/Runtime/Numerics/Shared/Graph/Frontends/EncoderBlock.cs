@@ -49,8 +49,11 @@ namespace Gen.Runtime.Graph
     /// <param name="FeedForward">The feed-forward block's hidden width.</param>
     /// <param name="Norms">Pre- or post-LayerNorm.</param>
     /// <param name="Epsilon">The LayerNorms' epsilon in the float model (PyTorch's 1e-5; BERT's 1e-12).</param>
+    /// <param name="WideResidual">Whether the residual stream is wide (INT32, <see cref="GraphValue.IsWide"/>): the output
+    /// projections, the residual adds and the LayerNorms write it, and the matrix products read an INT8 narrowing of it
+    /// (post-LayerNorm layers only).</param>
     public sealed record EncoderLayerDeclaration(string Prefix, int Heads, int FeedForward, NormPlacement Norms = NormPlacement.Pre,
-        float Epsilon = LayerNormOp.DefaultEpsilon);
+        float Epsilon = LayerNormOp.DefaultEpsilon, bool WideResidual = false);
 
     /// <summary>
     /// Builds an encoder layer into a graph: attention (Q, K, V projections, <see cref="AttentionOp"/>, the output
@@ -59,6 +62,21 @@ namespace Gen.Runtime.Graph
     /// </summary>
     public static class EncoderBlock
     {
+        /// <summary>The name of a LayerNorm's wide output, whose INT8 narrowing takes the LayerNorm's own name.</summary>
+        public static string WideName(string norm) => norm + ".wide";
+
+        /// <summary>
+        /// The INT8 form of <paramref name="x"/>: x itself, or for a wide LayerNorm output its narrowing, named as the
+        /// LayerNorm (so its calibration means what the INT8 LayerNorm's did).
+        /// </summary>
+        public static int Int8(GraphBuilder b, int x, int origin)
+        {
+            var value = b.Value(x);
+            if (!value.IsWide) return x;
+            string name = value.Name.EndsWith(".wide", System.StringComparison.Ordinal) ? value.Name.Substring(0, value.Name.Length - 5) : value.Name + ".int8";
+            return b.Narrow(x, name, name, origin);
+        }
+
         /// <summary>Adds the layer reading the residual stream <paramref name="x"/>; returns the layer's output.</summary>
         public static int Add(GraphBuilder b, int x, EncoderLayerDeclaration layer, EncoderNames names, int origin)
         {
@@ -67,6 +85,7 @@ namespace Gen.Runtime.Graph
             int width = b.Value(x).Columns;
             if (layer.FeedForward <= 0) b.Invalid(origin, $"Encoder layer '{p}': the feed-forward width must be positive (got {Text.Int(layer.FeedForward)}).");
             bool pre = layer.Norms == NormPlacement.Pre;
+            if (!pre && layer.WideResidual) return AddWidePost(b, x, layer, names, origin);
 
             int attentionIn = pre ? b.LayerNorm(x, N(names.Norm1), origin, layer.Epsilon) : x;
             int q = b.Dense(attentionIn, N(names.Query), width, FusedActivation.None, true, origin);
@@ -83,6 +102,30 @@ namespace Gen.Runtime.Graph
             int fed = b.Dense(gelu, N(names.Fc2), width, FusedActivation.None, true, origin);
             int output = b.Add(y, fed, N(names.FeedForwardResidual), $"the feed-forward residual add of '{p}'", origin);
             return pre ? output : b.LayerNorm(output, N(names.Norm2), origin, layer.Epsilon);
+        }
+
+        // A post-LayerNorm layer on a wide residual stream: x and the result are wide LayerNorm outputs; the products read
+        // their INT8 narrowings, and the output projections write wide values straight into the wide adds.
+        private static int AddWidePost(GraphBuilder b, int x, EncoderLayerDeclaration layer, EncoderNames names, int origin)
+        {
+            string p = layer.Prefix;
+            string N(string relative) => p + "." + relative;
+            int width = b.Value(x).Columns;
+            int x8 = Int8(b, x, origin);
+            int q = b.Dense(x8, N(names.Query), width, FusedActivation.None, true, origin);
+            int k = b.Dense(x8, N(names.Key), width, FusedActivation.None, true, origin);
+            int v = b.Dense(x8, N(names.Value), width, FusedActivation.None, true, origin);
+            int context = b.Attention(q, k, v, N(names.Context), layer.Heads, p, origin);
+            int attended = b.Widen(b.Dense(context, N(names.AttentionOutput), width, FusedActivation.None, true, origin));
+            int y = b.Widen(b.Add(b.Value(x).IsWide ? x : x8, attended, N(names.AttentionResidual), $"the attention residual add of '{p}'", origin));
+            y = b.Widen(b.LayerNorm(y, N(names.Norm1), origin, layer.Epsilon, WideName(N(names.Norm1))));
+
+            int y8 = Int8(b, y, origin);
+            int hidden = b.Dense(y8, N(names.Fc1), layer.FeedForward, FusedActivation.None, true, origin);
+            int gelu = b.Gelu(hidden, N(names.Gelu), p, origin);
+            int fed = b.Widen(b.Dense(gelu, N(names.Fc2), width, FusedActivation.None, true, origin));
+            int output = b.Widen(b.Add(y, fed, N(names.FeedForwardResidual), $"the feed-forward residual add of '{p}'", origin));
+            return b.Widen(b.LayerNorm(output, N(names.Norm2), origin, layer.Epsilon, WideName(N(names.Norm2))));
         }
     }
 }

@@ -18,10 +18,30 @@ namespace Gen.Runtime.Graph
             return b.Node(OpKind.Add, name, new[] { a, bValue }, outputName ?? name, x.Shape.ToArray(), origin, new AddAttributes(what));
         }
 
-        /// <summary>The integer add's constants.</summary>
-        public static ResidualAddPlan? Quantize(QuantizeContext c, GraphNode node)
+        /// <summary>
+        /// The integer add's constants: a <see cref="ResidualAddPlan"/> for INT8 values, a <see cref="WideAddPlan"/> (64-bit)
+        /// when an input or the output is wide.
+        /// </summary>
+        public static object? Quantize(QuantizeContext c, GraphNode node)
         {
             string what = ((AddAttributes)node.Attributes).What;
+            bool wideA = c.InValue(node, 0).IsWide, wideB = c.InValue(node, 1).IsWide, wideOut = c.OutValue(node).IsWide;
+            if (wideA || wideB || wideOut)
+            {
+                WideAddPlan wide;
+                try
+                {
+                    wide = WideAddPlan.Create(c.In(node, 0), wideA, c.In(node, 1), wideB, c.Out(node), wideOut);
+                }
+                catch (ArgumentOutOfRangeException e)
+                {
+                    c.Problems.Add(ModelProblem.OutOfRange, node.Origin, $"In {what}: {Text.Reason(e)}");
+                    return null;
+                }
+
+                return c.Prove(node, "In " + what, WideBounds(wide)) ? wide : null;
+            }
+
             ResidualAddPlan plan;
             try
             {
@@ -35,6 +55,14 @@ namespace Gen.Runtime.Graph
 
             return c.Prove(node, "In " + what, Bounds(plan)) ? plan : null;
         }
+
+        /// <summary>
+        /// The wide add's 64-bit sum <c>M_a (a - Z_a) + M_b (b - Z_b) + 2^(S-1)</c> for any inputs (an INT32 input's difference
+        /// reaches 2^31, an INT8 one's 255): <see cref="WideAddPlan.Create"/> kept the multipliers below 2^30 for it.
+        /// </summary>
+        public static OpBounds WideBounds(WideAddPlan plan) =>
+            new OpBounds(new IntegerBound("|M_a (a - Z_a) + M_b (b - Z_b) + 2^(S-1)|", "the 64-bit rescaled sum of the wide add", plan.WorstSum(), 63,
+                "this cannot happen (the multipliers are kept below 2^30); please report it"));
 
         /// <summary>
         /// The add's integers for any INT8 inputs a and b: the generated code forms <c>a M_a + b M_b + offset</c> in INT32 (offset

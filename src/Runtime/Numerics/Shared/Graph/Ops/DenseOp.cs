@@ -104,6 +104,21 @@ namespace Gen.Runtime.Graph
                 return null;
             }
 
+            if (c.OutValue(node).IsWide)
+            {
+                // The frontend widens only layers without an activation: a clamp would need the INT8 range it replaces.
+                if (a.Activation != FusedActivation.None) return Unsupported(c, node, "a layer with a wide output cannot fuse an activation");
+                dense.WideOutput = true;
+                // A wide output's 16-bit step can be finer than a channel's accumulator step (S_in S_w): finer than that
+                // carries no information, and the multiplier would reach 1. Coarsen the scale to put the largest at 1/2.
+                double largest = dense.RealMultipliers.Max();
+                if (largest >= 1)
+                {
+                    c.SetQuantization(node.Output, new QuantizationParameters((float)(output.Scale * largest * 2), 0));
+                    return Quantize(c, node);
+                }
+            }
+
             return Check(c, node, dense) && c.Prove(node, $"Layer '{name}'", Bounds(dense)) ? dense : null;
         }
 

@@ -13,9 +13,12 @@ namespace Gen.Runtime.Graph
         /// <summary>The epsilon of PyTorch's <c>nn.LayerNorm</c>.</summary>
         public const float DefaultEpsilon = 1e-5f;
 
-        /// <summary>Adds a LayerNorm of each row of <paramref name="input"/>; its output is named as its tensors' prefix.</summary>
-        public static int LayerNorm(this GraphBuilder b, int input, string name, int origin, float epsilon = DefaultEpsilon) =>
-            b.Node(OpKind.LayerNorm, name, new[] { input }, name, b.Value(input).Shape.ToArray(), origin, new LayerNormAttributes(epsilon));
+        /// <summary>
+        /// Adds a LayerNorm of each row of <paramref name="input"/>; its output is named as its tensors' prefix unless
+        /// <paramref name="outputName"/> says otherwise (a wide LayerNorm's, whose INT8 form takes the prefix).
+        /// </summary>
+        public static int LayerNorm(this GraphBuilder b, int input, string name, int origin, float epsilon = DefaultEpsilon, string? outputName = null) =>
+            b.Node(OpKind.LayerNorm, name, new[] { input }, outputName ?? name, b.Value(input).Shape.ToArray(), origin, new LayerNormAttributes(epsilon));
 
         /// <summary>Gamma and beta folded into per-channel integers at the input and output scales.</summary>
         public static LayerNormPlan? Quantize(QuantizeContext c, GraphNode node)
@@ -35,7 +38,7 @@ namespace Gen.Runtime.Graph
                 return null;
             }
 
-            return c.Prove(node, $"LayerNorm '{node.Name}'", Bounds(plan)) ? plan : null;
+            return c.Prove(node, $"LayerNorm '{node.Name}'", Bounds(plan, c.InValue(node).IsWide)) ? plan : null;
         }
 
         /// <summary>
@@ -60,11 +63,12 @@ namespace Gen.Runtime.Graph
         /// <item><c>n G_i + B_i + 2^(T-1)</c> with <c>|n| &lt;= ceil(sqrt N) 2^16 + 1</c>: the plan chose T for it.</item>
         /// </list>
         /// </summary>
-        public static OpBounds Bounds(LayerNormPlan plan)
+        /// <remarks>A wide (INT32) input row is rounded like a wide row: its differences are not bounded by 255 N.</remarks>
+        public static OpBounds Bounds(LayerNormPlan plan, bool wideInput = false)
         {
             int n = plan.Width;
             BigInteger width = n, w, a, numerator = BoundMath.FloorSqrt(width << 62);
-            if (IsExact(n))
+            if (IsExact(n) && !wideInput)
             {
                 BigInteger half = n / 2, other = n - n / 2;
                 w = BigInteger.Max(width * width * 65025 * half * other, 16384 * width * width * width);
