@@ -107,8 +107,17 @@ namespace Gen.Generators.Emitting
                    $"{(layer.Activation == 1 ? "ReLU" : layer.Activation == 2 ? "ReLU6" : "none")}, {(layer.PerChannel ? "per-channel" : "per-tensor")} INT8 weights" +
                    $"{(layer.PreQuantized ? " (pre-quantized in the file)" : "")}.");
             w.Line($"//   input:  scale {CodeWriter.Real(layer.InputScale)}, zero point {I(layer.InputZeroPoint)}");
-            w.Line($"//   output: scale {CodeWriter.Real(layer.OutputScale)}, zero point {I(layer.OutputZeroPoint)}, clamp [{I(layer.ActivationMin)}, {I(layer.ActivationMax)}]");
-            w.Line($"//   y[n] = clamp(MultiplyByQuantizedMultiplier(bias'[n] + sum_k w[n, k] * x'[k], M0[n], shift[n]) + ({I(layer.OutputZeroPoint)}))");
+            if (layer.WideOutput)
+            {
+                w.Line($"//   output: wide (INT32, four bytes per channel), scale {CodeWriter.Real(layer.OutputScale)}, zero point 0, no clamp: the residual stream");
+                w.Line("//   y[n] = MultiplyByQuantizedMultiplier(bias'[n] + sum_k w[n, k] * x'[k], M0[n], shift[n])");
+            }
+            else
+            {
+                w.Line($"//   output: scale {CodeWriter.Real(layer.OutputScale)}, zero point {I(layer.OutputZeroPoint)}, clamp [{I(layer.ActivationMin)}, {I(layer.ActivationMax)}]");
+                w.Line($"//   y[n] = clamp(MultiplyByQuantizedMultiplier(bias'[n] + sum_k w[n, k] * x'[k], M0[n], shift[n]) + ({I(layer.OutputZeroPoint)}))");
+            }
+
             w.Line(layer.Route == KernelRoute.Wide
                 ? $"//   with x' = x and bias' = bias - ({I(layer.InputZeroPoint)}) * sum_k w[n, k] (the input zero point folded in at build time)."
                 : $"//   with x' = x + 128 (unsigned) and bias' = bias - ({I(layer.InputZeroPoint)} + 128) * sum_k w[n, k], folded in at build time.");
@@ -145,7 +154,7 @@ namespace Gen.Generators.Emitting
             w.Line("ref sbyte y = ref MemoryMarshal.GetReference(output);");
             w.Open($"for (int row = 0; row < rows; row += {I(RowBlock)})");
             w.Line($"int count = Math.Min({I(RowBlock)}, rows - row);");
-            w.Line($"ref sbyte yRow = ref Unsafe.Add(ref y, row * {I(n)});");
+            w.Line($"ref sbyte yRow = ref Unsafe.Add(ref y, row * {I(n * layer.OutputBytes)});");
             string convert = $"for (int r = 0; r < count; r++) {(wide ? "Widen" : "ToUnsigned")}{I(k)}(input.Slice((row + r) * {I(k)}, {I(k)}), xs.Slice(r * {I(kp)}, {I(k)}));";
             EmitArmDriver(w, layer, name);
             if (layer.EmitVnni)
@@ -179,10 +188,10 @@ namespace Gen.Generators.Emitting
             EmitPanelLoop(w, layer, name, Avx2, "x", elem, kp);
             w.Close();
             w.Open("else if (Vector128.IsHardwareAccelerated && path >= 1)");
-            w.Line($"for (int r = 0; r < count; r++) {name}Vector128(ref Unsafe.Add(ref x, r * {I(kp)}), ref Unsafe.Add(ref yRow, r * {I(n)}));");
+            w.Line($"for (int r = 0; r < count; r++) {name}Vector128(ref Unsafe.Add(ref x, r * {I(kp)}), ref Unsafe.Add(ref yRow, r * {I(n * layer.OutputBytes)}));");
             w.Close();
             w.Open("else");
-            w.Line($"for (int r = 0; r < count; r++) {name}Scalar(ref Unsafe.Add(ref x, r * {I(kp)}), ref Unsafe.Add(ref yRow, r * {I(n)}));");
+            w.Line($"for (int r = 0; r < count; r++) {name}Scalar(ref Unsafe.Add(ref x, r * {I(kp)}), ref Unsafe.Add(ref yRow, r * {I(n * layer.OutputBytes)}));");
             w.Close();
             w.Close();
             w.Close();
@@ -217,7 +226,7 @@ namespace Gen.Generators.Emitting
             w.Open("else");
             w.Open("for (int r = 0; r < count; r++)");
             w.Line($"ref {elem} xr = ref Unsafe.Add(ref {x}, r * {I(kp)});");
-            w.Line($"ref sbyte yr = ref Unsafe.Add(ref yRow, r * {I(n)});");
+            w.Line($"ref sbyte yr = ref Unsafe.Add(ref yRow, r * {I(n * layer.OutputBytes)});");
             if (full > 0) w.Line($"for (int p = 0; p < {I(full)}; p += {I(big)}) {name}{isa.Name}R1P{I(big)}(ref xr, ref yr, p{extra});");
             if (full < panels) w.Line($"for (int p = {I(full)}; p < {I(panels)}; p++) {name}{isa.Name}R1P1(ref xr, ref yr, p{extra});");
             w.Close();
@@ -312,7 +321,7 @@ namespace Gen.Generators.Emitting
                 {
                     if (isa.Vnni)
                     {
-                        string at = $"ref Unsafe.Add(ref y, {I(r * n)})";
+                        string at = $"ref Unsafe.Add(ref y, {I(r * n * layer.OutputBytes)})";
                         w.Line($"if (store512) {name}AvxVnniStore512(Vector512.Create(a{r}{p}0, a{r}{p}1), (panel + {I(p)}) * 16, {at});");
                         w.Line($"else {{ {name}AvxVnniStore(a{r}{p}0, (panel + {I(p)}) * 16, {at}); {name}AvxVnniStore(a{r}{p}1, (panel + {I(p)}) * 16 + 8, {at}); }}");
                         continue;
@@ -322,7 +331,7 @@ namespace Gen.Generators.Emitting
                     {
                         int lanes = isa.Lanes;
                         string channel = $"(panel + {I(p)}) * 16 + {I(h * lanes)}";
-                        w.Line($"{name}{isa.Name}Store(a{r}{p}{h}, {channel}, ref Unsafe.Add(ref y, {I(r * n)}));");
+                        w.Line($"{name}{isa.Name}Store(a{r}{p}{h}, {channel}, ref Unsafe.Add(ref y, {I(r * n * layer.OutputBytes)}));");
                     }
                 }
             }
@@ -351,6 +360,29 @@ namespace Gen.Generators.Emitting
             w.Line($"{v}<int> mask = {f}.ShiftLeftLogicalVariable({v}.Create(1), shift) - {v}.Create(1);");
             w.Line($"{v}<int> threshold = {f}.ShiftRightArithmetic(mask, 1) - {f}.ShiftRightArithmetic(high, 31);");
             w.Line($"{v}<int> q = {f}.ShiftRightArithmeticVariable(high, shift) - {v}.GreaterThan(high & mask, threshold);");
+            if (layer.WideOutput)
+            {
+                // A wide output keeps the requantized INT32 as it is (zero point 0, no clamp), four bytes per channel.
+                w.Line("ref int yi = ref Unsafe.As<sbyte, int>(ref y);");
+                if (n % KernelPacker.PanelWidth == 0)
+                {
+                    w.Line("q.StoreUnsafe(ref yi, (nuint)channel);");
+                }
+                else
+                {
+                    w.Open($"if (channel + {I(lanes)} <= {I(n)})");
+                    w.Line("q.StoreUnsafe(ref yi, (nuint)channel);");
+                    w.Close();
+                    w.Open("else");
+                    w.Line($"for (int i = 0; channel + i < {I(n)}; i++) Unsafe.Add(ref yi, channel + i) = q.GetElement(i);");
+                    w.Close();
+                }
+
+                w.Close();
+                w.Line();
+                return;
+            }
+
             w.Line($"q = {v}.Min({v}.Max(q + {v}.Create({I(layer.OutputZeroPoint)}), {v}.Create({I(layer.ActivationMin)})), {v}.Create({I(layer.ActivationMax)}));");
             if (isa.Halves == 1)
             {
@@ -407,7 +439,7 @@ namespace Gen.Generators.Emitting
             w.Open("else");
             w.Open("for (int r = 0; r < count; r++)");
             w.Line($"ref sbyte x1 = ref Unsafe.Add(ref xr, r * {I(stride)});");
-            w.Line($"ref sbyte y1 = ref Unsafe.Add(ref yRow, r * {I(n)});");
+            w.Line($"ref sbyte y1 = ref Unsafe.Add(ref yRow, r * {I(n * layer.OutputBytes)});");
             if (panels >= 2) w.Line($"for (int p = 0; p < {I(panels / 2 * 2)}; p += 2) {name}DpR1P2(ref x1, ref y1, p);");
             if (panels % 2 == 1) w.Line($"{name}DpR1P1(ref x1, ref y1, {I(panels - 1)});");
             w.Close();
@@ -418,7 +450,7 @@ namespace Gen.Generators.Emitting
             w.Open("if (AdvSimd.Arm64.IsSupported && path >= (int)KernelPath.AdvSimd)");
             w.Line(copy);
             w.Open("for (int r = 0; r < count; r++)");
-            w.Line($"for (int p = 0; p < {I(panels)}; p++) {name}AdvSimdR1P1(ref Unsafe.Add(ref MemoryMarshal.GetReference(xa), r * {I(stride)}), ref Unsafe.Add(ref yRow, r * {I(n)}), p);");
+            w.Line($"for (int p = 0; p < {I(panels)}; p++) {name}AdvSimdR1P1(ref Unsafe.Add(ref MemoryMarshal.GetReference(xa), r * {I(stride)}), ref Unsafe.Add(ref yRow, r * {I(n * layer.OutputBytes)}), p);");
             w.Close();
             w.Line("continue;");
             w.Close();
@@ -477,7 +509,7 @@ namespace Gen.Generators.Emitting
 
                 for (int r = 0; r < rows; r++)
                     for (int p = 0; p < panels; p++)
-                        w.Line($"{name}ArmStore(a{r}{p}0, a{r}{p}1, a{r}{p}2, a{r}{p}3, (panel + {I(p)}) * 16, ref Unsafe.Add(ref y, {I(r * n)}));");
+                        w.Line($"{name}ArmStore(a{r}{p}0, a{r}{p}1, a{r}{p}2, a{r}{p}3, (panel + {I(p)}) * 16, ref Unsafe.Add(ref y, {I(r * n * layer.OutputBytes)}));");
                 w.Close();
                 w.Line();
             }
@@ -520,12 +552,36 @@ namespace Gen.Generators.Emitting
             w.Line($"Vector128<int> left = -Vector128.LoadUnsafe(ref MemoryMarshal.GetReference({name}RightShift), (nuint)channel);");
             w.Line("Vector128<int> fixup = AdvSimd.ShiftRightArithmetic(high & left, 31);");
             w.Line("Vector128<int> q = AdvSimd.ShiftArithmeticRounded(AdvSimd.AddSaturate(high, fixup), left);");
-            w.Line($"return Vector128.Min(Vector128.Max(q + Vector128.Create({I(layer.OutputZeroPoint)}), Vector128.Create({I(layer.ActivationMin)})), Vector128.Create({I(layer.ActivationMax)}));");
+            w.Line(layer.WideOutput ? "return q; // a wide output: no zero point, no clamp"
+                : $"return Vector128.Min(Vector128.Max(q + Vector128.Create({I(layer.OutputZeroPoint)}), Vector128.Create({I(layer.ActivationMin)})), Vector128.Create({I(layer.ActivationMax)}));");
             w.Close();
             w.Line();
             w.Line("/// <summary>Requantizes the 16 channels of a panel from <paramref name=\"channel\"/> and stores those below " + I(n) + ".</summary>");
             w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
             w.Open($"private static void {name}ArmStore(Vector128<int> a0, Vector128<int> a1, Vector128<int> a2, Vector128<int> a3, int channel, ref sbyte y)");
+            if (layer.WideOutput)
+            {
+                // A wide output: the four requantized INT32 vectors as they are (the clamp is INT32's, the zero point 0).
+                w.Line("ref int yi = ref Unsafe.As<sbyte, int>(ref y);");
+                for (int q = 0; q < 4; q++)
+                {
+                    w.Line($"Vector128<int> q{q} = {name}ArmRequantize(a{q}, channel + {q * 4});");
+                    if (n % KernelPacker.PanelWidth == 0)
+                    {
+                        w.Line($"q{q}.StoreUnsafe(ref yi, (nuint)(channel + {q * 4}));");
+                    }
+                    else
+                    {
+                        w.Line($"if (channel + {q * 4 + 4} <= {I(n)}) q{q}.StoreUnsafe(ref yi, (nuint)(channel + {q * 4}));");
+                        w.Line($"else for (int i = 0; channel + {q * 4} + i < {I(n)} && i < 4; i++) Unsafe.Add(ref yi, channel + {q * 4} + i) = q{q}.GetElement(i);");
+                    }
+                }
+
+                w.Close();
+                w.Line();
+                return;
+            }
+
             w.Line($"Vector128<short> low = Vector128.Narrow({name}ArmRequantize(a0, channel), {name}ArmRequantize(a1, channel + 4));");
             w.Line($"Vector128<short> high = Vector128.Narrow({name}ArmRequantize(a2, channel + 8), {name}ArmRequantize(a3, channel + 12));");
             w.Line("Vector128<sbyte> bytes = Vector128.Narrow(low, high);");
@@ -605,7 +661,9 @@ namespace Gen.Generators.Emitting
             w.Open($"for (int lane = 0; lane < 16; lane++)");
             w.Line("int c = panel * 16 + lane;");
             w.Line($"if (c >= {I(n)}) break;");
-            w.Line($"Unsafe.Add(ref y, c) = Requantize(bias[c] + sums[lane], multiplier[c], rightShift[c], {I(layer.OutputZeroPoint)}, {I(layer.ActivationMin)}, {I(layer.ActivationMax)});");
+            w.Line(layer.WideOutput
+                ? "Unsafe.As<sbyte, int>(ref Unsafe.Add(ref y, c * 4)) = RequantizeWide(bias[c] + sums[lane], multiplier[c], rightShift[c]);"
+                : $"Unsafe.Add(ref y, c) = Requantize(bias[c] + sums[lane], multiplier[c], rightShift[c], {I(layer.OutputZeroPoint)}, {I(layer.ActivationMin)}, {I(layer.ActivationMax)});");
             w.Close();
             w.Close();
             w.Close();
@@ -634,7 +692,9 @@ namespace Gen.Generators.Emitting
             }
 
             w.Close();
-            w.Line($"Unsafe.Add(ref y, c) = Requantize(acc, multiplier[c], rightShift[c], {I(layer.OutputZeroPoint)}, {I(layer.ActivationMin)}, {I(layer.ActivationMax)});");
+            w.Line(layer.WideOutput
+                ? "Unsafe.As<sbyte, int>(ref Unsafe.Add(ref y, c * 4)) = RequantizeWide(acc, multiplier[c], rightShift[c]);"
+                : $"Unsafe.Add(ref y, c) = Requantize(acc, multiplier[c], rightShift[c], {I(layer.OutputZeroPoint)}, {I(layer.ActivationMin)}, {I(layer.ActivationMax)});");
             w.Close();
             w.Close();
             w.Line();

@@ -154,6 +154,7 @@ namespace Gen.Generators.Emitting
                     MeanPoolNodePlan when One<MeanPoolNodePlan>() => "MeanPool",
                     MeanPoolNodePlan p => allocator.Take("MeanPool" + ModelEmitter.Pascal(p.Name), null, single),
                     ClsTokenNodePlan p => allocator.Take("ClsToken", "ClsToken" + ModelEmitter.Pascal(p.Name), single),
+                    NarrowNodePlan p => allocator.Take(ModelEmitter.Pascal(p.Name) + "Narrow", null, single),
                     LayerNormNodePlan p => allocator.Take(ModelEmitter.Pascal(p.Name), ModelEmitter.Pascal(p.Name) + "LayerNorm", LayerNormEmitter.Suffixes),
                     AttentionNodePlan p => allocator.Take(ModelEmitter.Pascal(p.Prefix) + "Attention", null, AttentionEmitter.Suffixes),
                     GeluNodePlan p => allocator.Take(ModelEmitter.Pascal(p.Part) + "Gelu", null, GeluEmitter.Suffixes),
@@ -211,6 +212,9 @@ namespace Gen.Generators.Emitting
                 case ClsTokenNodePlan p:
                     ClsTokenEmitter.Emit(w, name, p);
                     break;
+                case NarrowNodePlan p:
+                    NarrowEmitter.Emit(w, name, p);
+                    break;
                 default:
                     throw new System.NotSupportedException("No emitter for " + node.GetType().Name);
             }
@@ -240,6 +244,8 @@ namespace Gen.Generators.Emitting
                     return EmbeddingEmitter.Call(name, reads[0], write);
                 case ClsTokenNodePlan:
                     return ClsTokenEmitter.Call(name, reads[0], write);
+                case NarrowNodePlan:
+                    return NarrowEmitter.Call(name, reads[0], write);
                 default:
                     throw new System.NotSupportedException("No emitter for " + node.GetType().Name);
             }

@@ -241,6 +241,15 @@ namespace Gen.Generators.Emitting
             w.Line("return (sbyte)(y < min ? min : y > max ? max : y);");
             w.Close();
             w.Line();
+            w.Line("/// <summary>The same requantization for a wide (INT32) output: no zero point, no clamp (the multiplier is below 1).</summary>");
+            w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+            w.Open("private static int RequantizeWide(int acc, int m0, int rightShift)");
+            w.Line("int high = (int)(((long)acc * m0 + (1L << 30)) >> 31);");
+            w.Line("int mask = (int)((1L << rightShift) - 1);");
+            w.Line("int threshold = (mask >> 1) + (high < 0 ? 1 : 0);");
+            w.Line("return (high >> rightShift) + ((high & mask) > threshold ? 1 : 0);");
+            w.Close();
+            w.Line();
         }
 
         internal static void EmitThrowHelpers(CodeWriter w)

@@ -5,9 +5,12 @@ namespace Gen.Generators.Model
     // compares it by value; the shared graph and op classes it comes from stay out of the pipeline.
 
     /// <summary>One value of the graph, per sample: its name, rows and row length, whether it is a constant or token ids.</summary>
-    internal sealed record ValuePlan(string Name, int Rows, int Columns, bool IsConstant, bool IsTokenIds = false)
+    internal sealed record ValuePlan(string Name, int Rows, int Columns, bool IsConstant, bool IsTokenIds = false, bool IsWide = false)
     {
         public long Elements => (long)Rows * Columns;
+
+        /// <summary>Its bytes in the workspace: four per element for a wide (INT32) value.</summary>
+        public long Bytes => Elements * (IsWide ? 4 : 1);
     }
 
     /// <summary>One node ready to emit: the values it reads and writes (indices into <see cref="GraphPlan.Values"/>).</summary>

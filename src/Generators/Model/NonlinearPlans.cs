@@ -11,6 +11,14 @@ namespace Gen.Generators.Model
         public static AddPlan From(ResidualAddPlan p) => new AddPlan(p.MultiplierA, p.MultiplierB, p.Shift, p.Offset, p.Output.ZeroPoint, p.ToString());
     }
 
+    /// <summary>A wide add (<see cref="WideAddPlan"/>): 64-bit multipliers, which inputs and whether the output are INT32.</summary>
+    internal sealed record WideAddEmitPlan(bool WideA, bool WideB, bool WideOutput, long MultiplierA, long MultiplierB, int Shift,
+        int ZeroPointA, int ZeroPointB, int OutputZeroPoint, string Description)
+    {
+        public static WideAddEmitPlan From(WideAddPlan p) => new WideAddEmitPlan(p.WideA, p.WideB, p.WideOutput, p.MultiplierA, p.MultiplierB, p.Shift,
+            p.InputA.ZeroPoint, p.InputB.ZeroPoint, p.Output.ZeroPoint, p.Description);
+    }
+
     /// <summary>An integer LayerNorm of rows of <see cref="Width"/>: gamma and beta folded into per-channel integers.</summary>
     internal sealed record LayerNormEmitPlan(string Name, int Width, int OutputShift, int OutputZeroPoint,
         EquatableArray<long> Gamma, EquatableArray<long> Beta, string Description)

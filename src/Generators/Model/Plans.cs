@@ -42,6 +42,15 @@ namespace Gen.Generators.Model
         EquatableArray<int> VnniBias,
         bool VnniVersionCheck)
     {
+        /// <summary>
+        /// Whether the layer writes a wide value: each channel's requantized INT32 (no zero point, no clamp) as four bytes,
+        /// so <c>y</c> advances <see cref="OutputBytes"/> per channel.
+        /// </summary>
+        public bool WideOutput { get; init; }
+
+        /// <summary>Bytes per output channel: 4 for a wide output, else 1.</summary>
+        public int OutputBytes => WideOutput ? 4 : 1;
+
         /// <summary>Whether the VNNI kernels read their own copy of the weights (a Wide layer) or the main one.</summary>
         public bool HasVnniCopy => VnniWeights.Length > 0;
 

@@ -64,7 +64,7 @@ namespace Gen.Generators.Planning
         private static (ValuePlan[] Values, NodePlan[] Nodes, bool RowWise) Nodes(QuantizedGraph model, CompilationFacts facts)
         {
             var graph = model.Graph;
-            var values = graph.Values.Select(v => new ValuePlan(v.Name, v.Rows, v.Columns, v.IsConstant, v.IsTokenIds)).ToArray();
+            var values = graph.Values.Select(v => new ValuePlan(v.Name, v.Rows, v.Columns, v.IsConstant, v.IsTokenIds, v.IsWide)).ToArray();
             var nodes = new NodePlan[graph.Nodes.Count];
             for (int i = 0; i < nodes.Length; i++)
             {
@@ -75,13 +75,14 @@ namespace Gen.Generators.Planning
                 {
                     OpKind.Dense => DenseEmitter.Plan(node, (QuantizedDense)op, facts),
                     OpKind.Im2Col => Im2ColEmitter.Plan(node, (Im2ColAttributes)op),
-                    OpKind.Add => AddEmitter.Plan(node, (ResidualAddPlan)op, model),
+                    OpKind.Add => AddEmitter.Plan(node, op, model),
                     OpKind.LayerNorm => LayerNormEmitter.Plan(node, (LayerNormPlan)op, model, input.Rows),
                     OpKind.Attention => AttentionEmitter.Plan(node, (AttentionPlan)op, input.Rows, input.Columns, graph.InputValue.IsTokenIds, graph.OutputValue.Rows == 1),
                     OpKind.Gelu => GeluEmitter.Plan(node, (GeluPlan)op, model),
                     OpKind.MeanPool => MeanPoolEmitter.Plan(node, (MeanPoolPlan)op, input.Columns, graph.InputValue.IsTokenIds),
                     OpKind.Embedding => EmbeddingEmitter.Plan(node, (EmbeddingPlan)op, input.Elements),
                     OpKind.ClsToken => ClsTokenEmitter.Plan(node, input.Columns),
+                    OpKind.Narrow => NarrowEmitter.Plan(node, (NarrowPlan)op, input.Elements),
                     _ => throw new System.NotSupportedException($"No emitter for {node.Kind}."),
                 };
                 var bounds = model.Bounds[i];

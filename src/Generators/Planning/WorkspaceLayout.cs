@@ -36,12 +36,12 @@ namespace Gen.Generators.Planning
         public MemoryPlan Plan { get; }
 
         /// <summary>The layout of a planned model; a value of a row-wise model holds <paramref name="rowsPerBlock"/> samples.</summary>
-        public static WorkspaceLayout For(GraphPlan plan, int rowsPerBlock) => Create(plan.Values.Length, v => plan.Values[v].Elements * rowsPerBlock,
+        public static WorkspaceLayout For(GraphPlan plan, int rowsPerBlock) => Create(plan.Values.Length, v => plan.Values[v].Bytes * rowsPerBlock,
             v => plan.Values[v].IsConstant, plan.Nodes.Select(n => (n.Inputs.AsArray(), n.Output, n is GeluNodePlan)).ToArray(),
             plan.Input, plan.Output, v => plan.Values[v].Name);
 
         /// <summary>The layout of a graph's walk, one sample at a time (how a transformer runs).</summary>
-        public static WorkspaceLayout For(ModelGraph graph) => Create(graph.Values.Count, v => graph.Values[v].Elements,
+        public static WorkspaceLayout For(ModelGraph graph) => Create(graph.Values.Count, v => graph.Values[v].Bytes,
             v => graph.Values[v].IsConstant, graph.Nodes.Select(n => (n.Inputs.ToArray(), n.Output, OpRules.RunsInPlace(n.Kind))).ToArray(),
             graph.Input, graph.Output, v => graph.Values[v].Name);
 

@@ -133,7 +133,12 @@ namespace Gen.Tests.Import
             Assert.Contains("splits the width into 12", checkpoint.Shape(64, BertPooling.Mean, heads: 8).Error);
             var graph = BertFrontend.Build(shape);
             Assert.Equal(new[] { OpKind.Embedding, OpKind.LayerNorm }, graph.Nodes.Take(2).Select(n => n.Kind));
-            Assert.Equal(2 + 6 * 12 + 2, graph.Nodes.Count); // embeddings and their norm, 12 nodes a layer, pooling, normalization
+            // Embeddings and their norm, 12 nodes a layer plus the INT8 narrowings of its two wide LayerNorms, the narrowing
+            // of the last hidden state, pooling, normalization.
+            Assert.Equal(2 + 6 * (12 + 2) + 1 + 2, graph.Nodes.Count);
+            Assert.Equal(2 + 6 * 12 + 2, BertFrontend.Build(shape with { WideResidual = false }).Nodes.Count);
+            Assert.All(graph.Values.Where(v => v.IsWide), v => Assert.Matches(@"(output\.dense|residual|LayerNorm\.wide)$", v.Name));
+            Assert.Equal(6 * 6 + 1, graph.Values.Count(v => v.IsWide)); // 6 a layer and the embeddings' LayerNorm
             Assert.Equal("encoder.layer.5.output.LayerNorm", shape.LastHiddenState);
         }
 

@@ -5,7 +5,10 @@ using Gen.Runtime.Graph;
 namespace Gen.Generators.Emitting.Ops
 {
     /// <summary>An integer LayerNorm of every row.</summary>
-    internal sealed record LayerNormNodePlan(string Name, EquatableArray<int> Inputs, int Output, LayerNormEmitPlan Norm, int Rows)
+    /// <remarks>WideInput: the rows are INT32 (the wide residual stream), four bytes per value. WideOutput: the output is
+    /// INT32 (zero point 0, clamped to INT32 only).</remarks>
+    internal sealed record LayerNormNodePlan(string Name, EquatableArray<int> Inputs, int Output, LayerNormEmitPlan Norm, int Rows,
+        bool WideInput = false, bool WideOutput = false)
         : NodePlan(Name, Inputs, Output);
 
     /// <summary>The integer LayerNorm's emitter: exact mean and variance, an integer square root, one reciprocal per row.</summary>
@@ -15,7 +18,8 @@ namespace Gen.Generators.Emitting.Ops
         public static readonly string[] Suffixes = { "", "Avx512", "Gamma", "Beta" };
 
         public static LayerNormNodePlan Plan(GraphNode node, LayerNormPlan plan, QuantizedGraph graph, int rowsPerSample) =>
-            new LayerNormNodePlan(node.Name, new EquatableArray<int>(node.Inputs.ToArray()), node.Output, LayerNormEmitPlan.From(node.Name, plan), rowsPerSample);
+            new LayerNormNodePlan(node.Name, new EquatableArray<int>(node.Inputs.ToArray()), node.Output, LayerNormEmitPlan.From(node.Name, plan), rowsPerSample,
+                graph.Graph.Values[node.Inputs[0]].IsWide, graph.Graph.Values[node.Output].IsWide);
 
         public static string Call(string method, string input, string output) => $"{method}({input}, {output}, path);";
 
@@ -27,18 +31,26 @@ namespace Gen.Generators.Emitting.Ops
             int guard = LayerNormPlan.ReciprocalGuardBits(n);
             int normalizedShift = 62 - guard - LayerNormPlan.NormalizedFractionBits;
             // For INT8 rows |D_i| = N |q_i - mean| <= 255 N; while 255 N + 1 <= 2^31 / N no rounding shift s is needed.
-            bool exact = 255L * n + 1 <= (1L << 31) / n;
+            // INT32 rows take the rounded route; the AVX-512 kernel is for INT8 in and out.
+            bool exact = 255L * n + 1 <= (1L << 31) / n && !node.WideInput;
+            bool simd = exact && !node.WideOutput;
+            int inBytes = node.WideInput ? 4 : 1, outBytes = node.WideOutput ? 4 : 1;
             w.Line("/// <summary>");
             w.Line($"/// LayerNorm '{ModelEmitter.Xml(plan.Name)}' of each of the {I(tokens)} tokens, in integers:");
             foreach (var line in plan.Description.TrimEnd('\n').Split('\n')) w.Line("/// " + ModelEmitter.Xml(line.Trim()));
             w.Line($"/// Per token: D_i = {I(n)} q_i - sum (= N (q_i - mean), exact), W = {I(n)} sum D_i^2 scaled by 4^m into [2^60, 2^62),");
             w.Line($"/// R = IntSqrt(W 4^m) (R / 2^m = N sqrt(N) std), one reciprocal F = 2^{I(62 - guard)} / R, then n_i = (D_i N 2^m F) >> {I(normalizedShift)}");
             w.Line("/// = (q_i - mean) / std in Q16 and q_out = clamp(Z_out + ((n_i G_i + B_i + 2^(T-1)) >> T)).");
+            if (node.WideInput || node.WideOutput)
+            {
+                w.Line($"/// Wide: the rows are {(node.WideInput ? "INT32" : "INT8")} and the output {(node.WideOutput ? "INT32 (zero point 0, clamped to INT32 only)" : "INT8")}; INT32 values are four bytes of their span.");
+            }
+
             w.Line("/// </summary>");
             w.Open($"private static void {method}(ReadOnlySpan<sbyte> input, Span<sbyte> output, int path)");
             w.Line($"ReadOnlySpan<long> gamma = {method}Gamma, beta = {method}Beta;");
-            w.Line($"if (input.Length < {I(tokens * n)} || output.Length < {I(tokens * n)}) throw new ArgumentException(\"LayerNorm buffers are too short.\");");
-            if (exact)
+            w.Line($"if (input.Length < {I(tokens * n * inBytes)} || output.Length < {I(tokens * n * outBytes)}) throw new ArgumentException(\"LayerNorm buffers are too short.\");");
+            if (simd)
             {
                 w.Open($"if ({GraphEmitter.Simd})");
                 w.Line("ref sbyte x = ref MemoryMarshal.GetReference(input), y = ref MemoryMarshal.GetReference(output);");
@@ -54,8 +66,11 @@ namespace Gen.Generators.Emitting.Ops
 
             w.Line($"Span<long> d = {w.StackAlloc("long", n)};");
             w.Open($"for (int t = 0; t < {I(tokens)}; t++)");
-            w.Line($"ReadOnlySpan<sbyte> row = input.Slice(t * {I(n)}, {I(n)});");
-            w.Line($"Span<sbyte> result = output.Slice(t * {I(n)}, {I(n)});");
+            w.Line(node.WideInput ? $"ReadOnlySpan<int> row = MemoryMarshal.Cast<sbyte, int>(input).Slice(t * {I(n)}, {I(n)});"
+                : $"ReadOnlySpan<sbyte> row = input.Slice(t * {I(n)}, {I(n)});");
+            w.Line(node.WideOutput ? $"Span<int> result = MemoryMarshal.Cast<sbyte, int>(output).Slice(t * {I(n)}, {I(n)});"
+                : $"Span<sbyte> result = output.Slice(t * {I(n)}, {I(n)});");
+            string Store(string value) => node.WideOutput ? $"(int)Math.Clamp({value}, int.MinValue, int.MaxValue)" : $"Clamp8({I(plan.OutputZeroPoint)} + {value})";
             w.Line("long sum = 0;");
             w.Line($"for (int i = 0; i < {I(n)}; i++) sum += row[i];");
             if (exact)
@@ -87,7 +102,7 @@ namespace Gen.Generators.Emitting.Ops
             w.Line($"long wide = {I(n)} * squares;");
             w.Open("if (wide == 0)");
             w.Line("// Every value equal: the normalized row is 0 and only beta remains.");
-            w.Line($"for (int i = 0; i < {I(n)}; i++) result[i] = Clamp8({I(plan.OutputZeroPoint)} + ((beta[i] + {I(1L << (plan.OutputShift - 1))}L) >> {I(plan.OutputShift)}));");
+            w.Line($"for (int i = 0; i < {I(n)}; i++) result[i] = {Store($"((beta[i] + {I(1L << (plan.OutputShift - 1))}L) >> {I(plan.OutputShift)})")};");
             w.Line("continue;");
             w.Close();
             w.Line("int m = (62 - (64 - BitOperations.LeadingZeroCount((ulong)wide))) / 2;");
@@ -95,12 +110,12 @@ namespace Gen.Generators.Emitting.Ops
             w.Line($"long reciprocal = {I(1L << (62 - guard))}L / root;");
             w.Open($"for (int i = 0; i < {I(n)}; i++)");
             w.Line($"long normalized = (((d[i] * {I(n)}) << m) * reciprocal + {I(1L << (normalizedShift - 1))}L) >> {I(normalizedShift)};");
-            w.Line($"result[i] = Clamp8({I(plan.OutputZeroPoint)} + ((normalized * gamma[i] + beta[i] + {I(1L << (plan.OutputShift - 1))}L) >> {I(plan.OutputShift)}));");
+            w.Line($"result[i] = {Store($"((normalized * gamma[i] + beta[i] + {I(1L << (plan.OutputShift - 1))}L) >> {I(plan.OutputShift)})")};");
             w.Close();
             w.Close();
             w.Close();
             w.Line();
-            if (exact)
+            if (simd)
             {
                 int vectors = n / 16, longs = n / 8;
                 w.Line($"/// <summary>One token of '{ModelEmitter.Xml(plan.Name)}' with AVX-512 (the same integers as the scalar loop above).</summary>");
