@@ -51,6 +51,10 @@ namespace Gen.Tests.Ops
             new OpCase(OpKind.Im2Col, 1, 7 * 7, Kernel: 3, Stride: 2),
             new OpCase(OpKind.ClsToken, 5, 37),
             new OpCase(OpKind.ClsToken, 16, 64),
+            // Narrow stands for the wide residual stream's chain: a dense layer and LayerNorms writing INT32, wide adds of
+            // every mix, LayerNorm from INT32 to INT32 and to INT8, and the narrowing (WideChain).
+            new OpCase(OpKind.Narrow, 5, 48),
+            new OpCase(OpKind.Narrow, 3, 37),
         }.Select(c => new object[] { c });
 
         [Theory]
@@ -105,9 +109,35 @@ namespace Gen.Tests.Ops
                 OpKind.Attention => b.Attention(x, x, x, "op", c.Heads, "op", 1),
                 OpKind.Im2Col => b.Im2Col(x, "op", c.Channels, Side(c), Side(c), c.Kernel, c.Stride, 1, "op"),
                 OpKind.ClsToken => b.ClsToken(x, "op", 1),
+                OpKind.Narrow => WideChain(b, x, c),
                 _ => throw new NotSupportedException(),
             };
             return b.Build(y);
+        }
+
+        // The wide ops chained between an INT8 input and an INT8 output (the runtime's and, below, the generator's copy).
+        private static int WideChain(GraphBuilder b, int x, OpCase c)
+        {
+            int l0 = b.Widen(b.LayerNorm(x, "op.norm0", 1, outputName: "op.norm0.wide"));               // INT8 -> INT32
+            int d = b.Widen(b.Dense(x, "op", c.Columns, FusedActivation.None, true, 1));               // INT32 out
+            int a = b.Widen(b.Add(l0, d, "op.add", "the add", 1));                                      // INT32 + INT32
+            int a2 = b.Widen(b.Add(x, a, "op.add2", "the second add", 1));                              // INT8 + INT32
+            int l = b.Widen(b.LayerNorm(a2, "op.norm", 1, outputName: "op.norm.wide"));                // INT32 -> INT32
+            int n = b.Narrow(l, "op.norm", "op.narrow", 1);
+            int l3 = b.LayerNorm(a2, "op.norm3", 1);                                                    // INT32 -> INT8
+            return b.Add(n, l3, "op.out", "the last add", 1);
+        }
+
+        private static int WideChain(G.GraphBuilder b, int x, OpCase c)
+        {
+            int l0 = b.Widen(G.LayerNormOp.LayerNorm(b, x, "op.norm0", 1, outputName: "op.norm0.wide"));
+            int d = b.Widen(G.DenseOp.Dense(b, x, "op", c.Columns, GRuntime.FusedActivation.None, true, 1));
+            int a = b.Widen(G.AddOp.Add(b, l0, d, "op.add", "the add", 1));
+            int a2 = b.Widen(G.AddOp.Add(b, x, a, "op.add2", "the second add", 1));
+            int l = b.Widen(G.LayerNormOp.LayerNorm(b, a2, "op.norm", 1, outputName: "op.norm.wide"));
+            int n = G.NarrowOp.Narrow(b, l, "op.norm", "op.narrow", 1);
+            int l3 = G.LayerNormOp.LayerNorm(b, a2, "op.norm3", 1);
+            return G.AddOp.Add(b, n, l3, "op.out", "the last add", 1);
         }
 
         // ... and in the generator's copy (its own types: the generator assembly compiles the shared files too).
@@ -125,6 +155,7 @@ namespace Gen.Tests.Ops
                 OpKind.Attention => G.AttentionOp.Attention(b, x, x, x, "op", c.Heads, "op", 1),
                 OpKind.Im2Col => G.Im2ColOp.Im2Col(b, x, "op", c.Channels, Side(c), Side(c), c.Kernel, c.Stride, 1, "op"),
                 OpKind.ClsToken => G.ClsTokenOp.ClsToken(b, x, "op", 1),
+                OpKind.Narrow => WideChain(b, x, c),
                 _ => throw new NotSupportedException(),
             };
             return b.Build(y);
@@ -143,6 +174,14 @@ namespace Gen.Tests.Ops
                     break;
                 case OpKind.LayerNorm:
                     w.F32("op.weight", Random(c.Columns, 1.5), c.Columns).F32("op.bias", Random(c.Columns, 0.5), c.Columns);
+                    break;
+                case OpKind.Narrow:
+                    w.F32("op.weight", Random(c.Columns * c.Columns, 0.5), c.Columns, c.Columns).F32("op.bias", Random(c.Columns, 0.5), c.Columns);
+                    foreach (string norm in new[] { "op.norm0", "op.norm", "op.norm3" })
+                    {
+                        w.F32(norm + ".weight", Random(c.Columns, 1.5), c.Columns).F32(norm + ".bias", Random(c.Columns, 0.5), c.Columns);
+                    }
+
                     break;
                 case OpKind.Add when c.ConstantOperand:
                     w.F32("op.constant", Random(c.Rows * c.Columns, 1.0), c.Rows, c.Columns);
@@ -169,6 +208,23 @@ namespace Gen.Tests.Ops
                 OpKind.Attention => 0.03f * c.Scale / 0.05f,
                 _ => 0.05f,
             };
+            if (c.Kind == OpKind.Narrow)
+            {
+                // The wide values' scales come from these INT8 ranges (QuantizationMath.Widen).
+                return new Dictionary<string, QuantizationParameters>
+                {
+                    ["input"] = input,
+                    ["op.norm0.wide"] = new QuantizationParameters(0.04f, 0),
+                    ["op"] = new QuantizationParameters(0.03f * (float)Math.Sqrt(c.Columns), rng.Next(-10, 10)),
+                    ["op.add"] = new QuantizationParameters(0.1f, rng.Next(-10, 10)),
+                    ["op.add2"] = new QuantizationParameters(0.12f, rng.Next(-10, 10)),
+                    ["op.norm.wide"] = new QuantizationParameters(0.04f, 0),
+                    ["op.narrow"] = new QuantizationParameters(0.03f, rng.Next(-10, 10)),
+                    ["op.norm3"] = new QuantizationParameters(0.03f, rng.Next(-10, 10)),
+                    ["op.out"] = new QuantizationParameters(0.06f, rng.Next(-10, 10)),
+                };
+            }
+
             return new Dictionary<string, QuantizationParameters>
             {
                 ["input"] = input,
