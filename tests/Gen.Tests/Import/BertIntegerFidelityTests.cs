@@ -20,8 +20,8 @@ namespace Gen.Tests.Import
     /// held-out sentences with their padding masked. Its mean-pooled embeddings are compared with the float model's, and
     /// each activation of one sentence with its float value, which shows where the error comes from (docs/bert.md). With
     /// every activation in INT8 the mean cosine is about 0.85 (max calibration): the residual stream's outliers (output
-    /// projections up to about 200 while most values are within 5) leave the bulk a few levels, which is why the
-    /// residual stream needs more bits.
+    /// projections up to about 200 while most values are within 5) leave the bulk a few levels. With the residual stream
+    /// wide (INT32 at 16 bits of resolution) it is about 0.99.
     /// </summary>
     public sealed class BertIntegerFidelityTests
     {
@@ -30,11 +30,17 @@ namespace Gen.Tests.Import
 
         public BertIntegerFidelityTests(ITestOutputHelper log) => _log = log;
 
-        [Fact]
-        public void IntegerEncoderFollowsTheFloatEncoder()
+        /// <summary>
+        /// Floors under the measured fidelity (max calibration, 6 held-out sentences), so that a regression shows: with the
+        /// wide residual stream mean 0.989 and worst 0.987 were measured, with every activation in INT8 0.847 and 0.807.
+        /// </summary>
+        [Theory]
+        [InlineData(true, 0.98, 0.975)]
+        [InlineData(false, 0.82, 0.78)]
+        public void IntegerEncoderFollowsTheFloatEncoder(bool wideResidual, double meanFloor, double worstFloor)
         {
             var checkpoint = BertCheckpoint.FromOnnx(ModelPackages.Model(ModelPackages.MiniLM)).Value!;
-            var shape = checkpoint.Shape(Tokens, BertPooling.Mean).Value!;
+            var shape = checkpoint.Shape(Tokens, BertPooling.Mean).Value! with { WideResidual = wideResidual };
             var floats = FloatModel.Bert(checkpoint.ToSafeTensors(), shape);
             var encoder = BertTextEncoder.FromVocabularyFile(ModelPackages.VocabularyPath(ModelPackages.MiniLM), Tokens);
             string text = Path.Combine(Support.Repository.Root, "data", "text");
@@ -91,9 +97,8 @@ namespace Gen.Tests.Import
                     _log.WriteLine($"  {name,-45} cosine {Similarity.Cosine(f, d):F5}  range [{f.Min():F2}, {f.Max():F2}]  scale {p.Scale:G3}  at the rails {100.0 * clips / d.Length:F2} %");
                 });
 
-                _log.WriteLine($"{method}: mean cosine {sum / lengths.Length:F5}, worst {worst:F5} over {lengths.Length} sentences (lengths {string.Join(", ", lengths)})");
-                // A floor under today's all-INT8 fidelity (mean 0.847, worst 0.807 measured), so that a regression shows.
-                Assert.True(sum / lengths.Length > 0.82 && worst > 0.78, $"{method}: mean cosine {sum / lengths.Length:F4}, worst {worst:F4}");
+                _log.WriteLine($"{(wideResidual ? "wide residual" : "all INT8")}, {method}: mean cosine {sum / lengths.Length:F5}, worst {worst:F5} over {lengths.Length} sentences (lengths {string.Join(", ", lengths)})");
+                Assert.True(sum / lengths.Length > meanFloor && worst > worstFloor, $"{method}: mean cosine {sum / lengths.Length:F4}, worst {worst:F4}");
             }
         }
 
