@@ -191,7 +191,7 @@ namespace Gen.Generators.Emitting
                     Im2ColEmitter.Emit(w, p, name);
                     break;
                 case AddNodePlan p:
-                    AddEmitter.Emit(w, p, name, g.Values[p.Output].Elements);
+                    AddEmitter.Emit(w, p, name, g.Values[p.Output].Elements, g.Values[p.Output].Columns);
                     break;
                 case LayerNormNodePlan p:
                     LayerNormEmitter.Emit(w, p, name);
@@ -230,9 +230,9 @@ namespace Gen.Generators.Emitting
                 case Im2ColNodePlan:
                     return Im2ColEmitter.Call(name, reads[0], write);
                 case AddNodePlan p:
-                    return AddEmitter.Call(name, reads[0], p.Constant.Length > 0 ? ConstantName(name) : reads[1], write);
+                    return AddEmitter.Call(name, reads[0], p.Constant.Length > 0 ? ConstantName(name) : reads[1], write, rows);
                 case LayerNormNodePlan:
-                    return LayerNormEmitter.Call(name, reads[0], write);
+                    return LayerNormEmitter.Call(name, reads[0], write, rows);
                 case AttentionNodePlan p:
                     return AttentionEmitter.Call(name.Split('|')[0], reads[0], reads[1], reads[2], write, p.Masked ? "tokens, " : "");
                 case GeluNodePlan:
@@ -245,7 +245,7 @@ namespace Gen.Generators.Emitting
                 case ClsTokenNodePlan:
                     return ClsTokenEmitter.Call(name, reads[0], write);
                 case NarrowNodePlan:
-                    return NarrowEmitter.Call(name, reads[0], write);
+                    return NarrowEmitter.Call(name, reads[0], write, rows);
                 default:
                     throw new System.NotSupportedException("No emitter for " + node.GetType().Name);
             }
@@ -352,7 +352,9 @@ namespace Gen.Generators.Emitting
                 }
 
                 long rows = g.Values[node.Inputs[0]].Rows;
-                bool live = liveRows != null && node is DenseNodePlan && rows == g.InputValue.Elements;
+                // Row by row ops over the token rows compute the real ones only; attention and pooling take the count themselves.
+                bool live = liveRows != null && node is DenseNodePlan or LayerNormNodePlan or NarrowNodePlan or AddNodePlan { Constant.Length: 0 }
+                    && rows == g.InputValue.Elements;
                 w.Line(Call(g, node, names[i], node.Inputs.Select(View).ToArray(), View(node.Output), live ? liveRows! : I(rows)));
             }
 

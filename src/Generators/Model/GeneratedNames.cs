@@ -16,7 +16,7 @@ namespace Gen.Generators.Model
         public static readonly string[] Members =
         {
             "InputSize", "OutputSize", "InputScale", "InputZeroPoint", "OutputScale", "OutputZeroPoint", "LayerCount",
-            "KernelPath", "ActivePath", "SelectPath", "VnniWideBlocks", "Run", "RunRows", "Requantize", "ThrowLength",
+            "KernelPath", "ActivePath", "SelectPath", "VnniWideBlocks", "Run", "RunRows", "Requantize", "RequantizeWide", "ThrowLength",
             "QuantizeInput", "DequantizeOutput", "ArgMax", "WorkspaceSize", "StackBytes", "RunRowsInWorkspace", "ThrowOverlap",
             "ThrowWorkspace",
         };

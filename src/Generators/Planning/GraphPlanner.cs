@@ -82,7 +82,7 @@ namespace Gen.Generators.Planning
                     OpKind.MeanPool => MeanPoolEmitter.Plan(node, (MeanPoolPlan)op, input.Columns, graph.InputValue.IsTokenIds),
                     OpKind.Embedding => EmbeddingEmitter.Plan(node, (EmbeddingPlan)op, input.Elements),
                     OpKind.ClsToken => ClsTokenEmitter.Plan(node, input.Columns),
-                    OpKind.Narrow => NarrowEmitter.Plan(node, (NarrowPlan)op, input.Elements),
+                    OpKind.Narrow => NarrowEmitter.Plan(node, (NarrowPlan)op, input.Elements, input.Columns),
                     _ => throw new System.NotSupportedException($"No emitter for {node.Kind}."),
                 };
                 var bounds = model.Bounds[i];

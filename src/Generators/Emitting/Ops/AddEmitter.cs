@@ -29,14 +29,15 @@ namespace Gen.Generators.Emitting.Ops
                 constant is null ? EquatableArray<sbyte>.Empty : new EquatableArray<sbyte>(constant), graph.Quantization[node.Inputs[1]].Scale);
         }
 
-        public static string Call(string method, string a, string b, string sum) => $"{method}({a}, {b}, {sum}, path);";
+        /// <summary>The call on the first <paramref name="rows"/> rows (a pooled sequence model computes its real tokens only).</summary>
+        public static string Call(string method, string a, string b, string sum, string rows) => $"{method}({a}, {b}, {sum}, {rows}, path);";
 
         /// <summary>An INT8 add across scales, rounded once (ResidualAddPlan): one multiply per input, a shift.</summary>
-        public static void Emit(CodeWriter w, AddNodePlan p, string method, long count)
+        public static void Emit(CodeWriter w, AddNodePlan p, string method, long count, int columns)
         {
             if (p.Wide != null)
             {
-                EmitWide(w, p, p.Wide, method, count);
+                EmitWide(w, p, p.Wide, method, count, columns);
                 return;
             }
 
@@ -49,13 +50,15 @@ namespace Gen.Generators.Emitting.Ops
             w.Line("/// output scale times 2^" + shift + " and the offset is the rounding term with both input zero points folded in.");
             w.Line($"/// {ModelEmitter.Xml(add.Description)}.");
             w.Line("/// </summary>");
-            w.Open($"private static void {method}(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> sum, int path)");
+            w.Open($"private static void {method}(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> sum, int rows, int path)");
             w.Line($"if (a.Length < {I(count)} || b.Length < {I(count)} || sum.Length < {I(count)}) throw new ArgumentException(\"Add buffers are too short.\");");
+            w.Line($"if ((uint)rows > {I(count / columns)}) throw new ArgumentOutOfRangeException(nameof(rows));");
+            w.Line($"int count = rows * {I(columns)};");
             w.Line("ref sbyte ra = ref MemoryMarshal.GetReference(a), rb = ref MemoryMarshal.GetReference(b), rs = ref MemoryMarshal.GetReference(sum);");
             w.Line("int i = 0;");
             w.Open($"if ({GraphEmitter.Simd})");
             w.Line("// 16 at a time; every partial sum stays below 2^31 (the shift was chosen for that).");
-            w.Open($"for (; i <= {I(count - 16)}; i += 16)");
+            w.Open("for (; i <= count - 16; i += 16)");
             w.Line("Vector512<int> x1 = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref ra, (nuint)i));");
             w.Line("Vector512<int> x2 = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref rb, (nuint)i));");
             w.Line($"Vector512<int> y = Vector512.ShiftRightArithmetic(x1 * Vector512.Create({ma}) + x2 * Vector512.Create({mb}) + Vector512.Create({offset}), {shift});");
@@ -63,7 +66,7 @@ namespace Gen.Generators.Emitting.Ops
             w.Close();
             w.Close();
             w.Line();
-            w.Open($"for (; i < {I(count)}; i++)");
+            w.Open("for (; i < count; i++)");
             w.Line($"int y = (Unsafe.Add(ref ra, i) * {ma} + Unsafe.Add(ref rb, i) * {mb} + {offset}) >> {shift};");
             w.Line($"Unsafe.Add(ref rs, i) = (sbyte)Math.Clamp(y + {z}, -128, 127);");
             w.Close();
@@ -76,7 +79,7 @@ namespace Gen.Generators.Emitting.Ops
         /// The add of the residual stream with an INT32 input or output, on 64 bits: each INT32 operand is four bytes of its
         /// span; eight lanes at a time with AVX-512 (vpmullq, vpsraq, and the saturating narrowing as the clamp).
         /// </summary>
-        private static void EmitWide(CodeWriter w, AddNodePlan p, WideAddEmitPlan add, string method, long count)
+        private static void EmitWide(CodeWriter w, AddNodePlan p, WideAddEmitPlan add, string method, long count, int columns)
         {
             string ma = I(add.MultiplierA) + "L", mb = I(add.MultiplierB) + "L", shift = I(add.Shift), half = I(1L << (add.Shift - 1)) + "L";
             string za = I(add.ZeroPointA), zb = I(add.ZeroPointB), z = I(add.OutputZeroPoint);
@@ -86,16 +89,18 @@ namespace Gen.Generators.Emitting.Ops
             w.Line($"/// <c>q = clamp({z} + (({ma} (a - ({za})) + {mb} (b - ({zb})) + 2^{I(add.Shift - 1)}) &gt;&gt; {shift}))</c>, the multipliers the input");
             w.Line($"/// scales over the output scale times 2^{shift}. {ModelEmitter.Xml(add.Description)}.");
             w.Line("/// </summary>");
-            w.Open($"private static void {method}(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> sum, int path)");
+            w.Open($"private static void {method}(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b, Span<sbyte> sum, int rows, int path)");
             string Bytes(bool wide) => I(count * (wide ? 4 : 1));
             w.Line($"if (a.Length < {Bytes(add.WideA)} || b.Length < {Bytes(add.WideB)} || sum.Length < {Bytes(add.WideOutput)}) throw new ArgumentException(\"Add buffers are too short.\");");
+            w.Line($"if ((uint)rows > {I(count / columns)}) throw new ArgumentOutOfRangeException(nameof(rows));");
+            w.Line($"int count = rows * {I(columns)};");
             w.Line("ref sbyte ra = ref MemoryMarshal.GetReference(a), rb = ref MemoryMarshal.GetReference(b), rs = ref MemoryMarshal.GetReference(sum);");
             w.Line("int i = 0;");
             string Load(bool wide, string r) => wide
                 ? $"Avx512F.ConvertToVector512Int64(Vector256.LoadUnsafe(ref Unsafe.As<sbyte, int>(ref {r}), (nuint)i))"
                 : $"Avx512F.ConvertToVector512Int64(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<long>(ref Unsafe.As<sbyte, byte>(ref Unsafe.Add(ref {r}, i)))).AsSByte())";
             w.Open($"if ({GraphEmitter.Simd})");
-            w.Open($"for (; i <= {I(count - 8)}; i += 8)");
+            w.Open("for (; i <= count - 8; i += 8)");
             w.Line($"Vector512<long> x1 = {Load(add.WideA, "ra")} - Vector512.Create({za}L);");
             w.Line($"Vector512<long> x2 = {Load(add.WideB, "rb")} - Vector512.Create({zb}L);");
             w.Line($"Vector512<long> y = Vector512.ShiftRightArithmetic(Avx512DQ.MultiplyLow(x1, Vector512.Create({ma})) + Avx512DQ.MultiplyLow(x2, Vector512.Create({mb})) + Vector512.Create({half}), {shift});");
@@ -106,7 +111,7 @@ namespace Gen.Generators.Emitting.Ops
             w.Close();
             w.Line();
             string Scalar(bool wide, string r) => wide ? $"(long)Unsafe.Add(ref Unsafe.As<sbyte, int>(ref {r}), i)" : $"Unsafe.Add(ref {r}, i)";
-            w.Open($"for (; i < {I(count)}; i++)");
+            w.Open("for (; i < count; i++)");
             w.Line($"long y = ({ma} * ({Scalar(add.WideA, "ra")} - ({za})) + {mb} * ({Scalar(add.WideB, "rb")} - ({zb})) + {half}) >> {shift};");
             w.Line(add.WideOutput
                 ? "Unsafe.Add(ref Unsafe.As<sbyte, int>(ref rs), i) = (int)Math.Clamp(y, int.MinValue, int.MaxValue);"

@@ -21,7 +21,8 @@ namespace Gen.Generators.Emitting.Ops
             new LayerNormNodePlan(node.Name, new EquatableArray<int>(node.Inputs.ToArray()), node.Output, LayerNormEmitPlan.From(node.Name, plan), rowsPerSample,
                 graph.Graph.Values[node.Inputs[0]].IsWide, graph.Graph.Values[node.Output].IsWide);
 
-        public static string Call(string method, string input, string output) => $"{method}({input}, {output}, path);";
+        /// <summary>The call on the first <paramref name="rows"/> rows (a pooled sequence model computes its real tokens only).</summary>
+        public static string Call(string method, string input, string output, string rows) => $"{method}({input}, {output}, {rows}, path);";
 
         public static void Emit(CodeWriter w, LayerNormNodePlan node, string method)
         {
@@ -47,17 +48,18 @@ namespace Gen.Generators.Emitting.Ops
             }
 
             w.Line("/// </summary>");
-            w.Open($"private static void {method}(ReadOnlySpan<sbyte> input, Span<sbyte> output, int path)");
+            w.Open($"private static void {method}(ReadOnlySpan<sbyte> input, Span<sbyte> output, int rows, int path)");
             w.Line($"ReadOnlySpan<long> gamma = {method}Gamma, beta = {method}Beta;");
             w.Line($"if (input.Length < {I(tokens * n * inBytes)} || output.Length < {I(tokens * n * outBytes)}) throw new ArgumentException(\"LayerNorm buffers are too short.\");");
+            w.Line($"if ((uint)rows > {I(tokens)}) throw new ArgumentOutOfRangeException(nameof(rows));");
             if (simd)
             {
                 w.Open($"if ({GraphEmitter.Simd})");
                 w.Line("ref sbyte x = ref MemoryMarshal.GetReference(input), y = ref MemoryMarshal.GetReference(output);");
                 w.Line("// Two tokens per iteration: each one's chain (sums, square root, reciprocal) is long, and they are independent.");
-                w.Open($"for (int t = 0; t < {I(tokens)}; t += 2)");
+                w.Open("for (int t = 0; t < rows; t += 2)");
                 w.Line($"{method}Avx512(ref Unsafe.Add(ref x, t * {I(n)}), ref Unsafe.Add(ref y, t * {I(n)}));");
-                w.Line($"if (t + 1 < {I(tokens)}) {method}Avx512(ref Unsafe.Add(ref x, (t + 1) * {I(n)}), ref Unsafe.Add(ref y, (t + 1) * {I(n)}));");
+                w.Line($"if (t + 1 < rows) {method}Avx512(ref Unsafe.Add(ref x, (t + 1) * {I(n)}), ref Unsafe.Add(ref y, (t + 1) * {I(n)}));");
                 w.Close();
                 w.Line("return;");
                 w.Close();
@@ -65,7 +67,7 @@ namespace Gen.Generators.Emitting.Ops
             }
 
             w.Line($"Span<long> d = {w.StackAlloc("long", n)};");
-            w.Open($"for (int t = 0; t < {I(tokens)}; t++)");
+            w.Open("for (int t = 0; t < rows; t++)");
             w.Line(node.WideInput ? $"ReadOnlySpan<int> row = MemoryMarshal.Cast<sbyte, int>(input).Slice(t * {I(n)}, {I(n)});"
                 : $"ReadOnlySpan<sbyte> row = input.Slice(t * {I(n)}, {I(n)});");
             w.Line(node.WideOutput ? $"Span<int> result = MemoryMarshal.Cast<sbyte, int>(output).Slice(t * {I(n)}, {I(n)});"
