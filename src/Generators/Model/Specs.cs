@@ -55,7 +55,11 @@ namespace Gen.Generators.Model
 
     /// <summary>[BertEncoder]: the encoder's numbers as declared (0: read from the weights) and its pooling.</summary>
     internal sealed record BertSpec(int MaxTokens, int Layers, int Heads, int Width, int FeedForward, int Vocabulary, int Pooling, bool Normalize,
-        LocationInfo? Location);
+        LocationInfo? Location)
+    {
+        /// <summary>Whether the residual stream is wide (INT32); see the attribute's property.</summary>
+        public bool WideResidual { get; init; } = true;
+    }
 
     /// <summary>Everything the attributes of one model class say, plus what is wrong with them.</summary>
     /// <remarks>With <see cref="Transformer"/> set, <see cref="Layers"/> are the head applied to the pooled tokens.</remarks>

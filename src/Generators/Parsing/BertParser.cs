@@ -40,7 +40,7 @@ namespace Gen.Generators.Parsing
             }
 
             return new BertSpec(maxTokens, Number("Layers"), Number("Heads"), Number("Width"), Number("FeedForward"), Number("Vocabulary"), pooling,
-                Named(attribute, "Normalize", false), location);
+                Named(attribute, "Normalize", false), location) { WideResidual = Named(attribute, "WideResidual", true) };
         }
 
         private static T Named<T>(AttributeData attribute, string name, T fallback)

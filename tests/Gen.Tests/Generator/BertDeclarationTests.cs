@@ -35,10 +35,10 @@ namespace BertDecl
 }}";
 
         /// <summary>The float model of <see cref="Tiny"/> at <paramref name="tokens"/> tokens, calibrated on random sequences.</summary>
-        private static (FloatModel Floats, ActivationCalibration Calibration) Calibrate(int tokens, BertPooling pooling)
+        private static (FloatModel Floats, ActivationCalibration Calibration) Calibrate(int tokens, BertPooling pooling, bool wideResidual = true)
         {
             var checkpoint = BertCheckpoint.FromOnnx(Tiny.Onnx()).Value!;
-            var floats = FloatModel.Bert(checkpoint.ToSafeTensors(), checkpoint.Shape(tokens, pooling).Value!);
+            var floats = FloatModel.Bert(checkpoint.ToSafeTensors(), checkpoint.Shape(tokens, pooling).Value! with { WideResidual = wideResidual });
             var rng = new Random(3);
             var ids = new int[16 * tokens];
             var lengths = new int[16];
@@ -56,16 +56,21 @@ namespace BertDecl
         [Theory]
         [InlineData(Onnx, "BertEncoder(10)")]
         [InlineData(SafeTensors, "BertEncoder(10, Heads = 2, Pooling = SentencePooling.Cls, Width = 16, Layers = 2)")]
+        [InlineData(Onnx, "BertEncoder(10, WideResidual = false)")]
         public void DeclaredEncoderEqualsTheReferenceInterpreter(string weights, string bert)
         {
             var pooling = bert.Contains("Cls") ? BertPooling.Cls : BertPooling.Mean;
-            var (floats, calibration) = Calibrate(10, pooling);
+            bool wide = !bert.Contains("WideResidual = false");
+            var (floats, calibration) = Calibrate(10, pooling, wide);
+            // The INT8 residual stream has no wide values and none of their narrowings.
+            Assert.Equal(wide, floats.Graph.Values.Any(v => v.IsWide));
             byte[] bytes = weights == Onnx ? Tiny.Onnx() : Tiny.SafeTensors("bert.");
             var run = GeneratorHarness.Run(Source(weights, bert), new[] { (Calibration, calibration.ToText()) }, (weights, bytes));
             Assert.Empty(run.Errors);
             var type = run.Load().GetType("BertDecl.Tiny")!;
             Assert.Equal(10, (int)type.GetField("MaxTokens")!.GetRawConstantValue()!);
             Assert.Contains("BERT, 2 post-LayerNorm layers, width 16, 2 heads", run.GeneratedSource("Tiny.g.cs"), StringComparison.Ordinal);
+            Assert.Equal(wide, run.GeneratedSource("Tiny.g.cs").Contains("Narrow(ReadOnlySpan<sbyte> wide", StringComparison.Ordinal));
             var runOne = type.GetMethod("Run", new[] { typeof(ReadOnlySpan<int>), typeof(Span<sbyte>) })!.CreateDelegate<RunOne>();
             var reference = new ReferenceInterpreter(calibration.Quantize(floats));
             var rng = new Random(11);

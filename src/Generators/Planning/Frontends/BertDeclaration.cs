@@ -65,8 +65,9 @@ namespace Gen.Generators.Planning.Frontends
                 return null;
             }
 
-            var graph = BertFrontend.Build(shape.Value!, problems);
-            var origins = BertFrontend.Parts(shape.Value!).Select(_ => b.Location).ToArray();
+            var bert = shape.Value! with { WideResidual = b.WideResidual };
+            var graph = BertFrontend.Build(bert, problems);
+            var origins = BertFrontend.Parts(bert).Select(_ => b.Location).ToArray();
             var requests = graph.Activations().Select(name => new QuantizationSpec(name, null, null, b.Location)).ToList();
             return (new DeclaredGraph(graph, origins, requests), checkpoint.ToSafeTensors());
         }
