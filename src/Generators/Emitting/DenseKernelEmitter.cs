@@ -64,6 +64,7 @@ namespace Gen.Generators.Emitting
                 }
             }
 
+            suffixes.AddRange(VnniZmmKernelEmitter.Suffixes);
             suffixes.AddRange(ModelEmitter.DataSuffixes);
             return suffixes.ToArray();
         }
@@ -88,6 +89,7 @@ namespace Gen.Generators.Emitting
                 }
             }
 
+            if (layer.EmitVnni512) VnniZmmKernelEmitter.Emit(w, layer, name);
             EmitArm(w, layer, name);
             EmitVector128(w, layer, name);
             EmitScalar(w, layer, name);
@@ -148,25 +150,38 @@ namespace Gen.Generators.Emitting
             w.Line($"ref sbyte yRow = ref Unsafe.Add(ref y, row * {I(n)});");
             string convert = $"for (int r = 0; r < count; r++) {(wide ? "Widen" : "ToUnsigned")}{I(k)}(input.Slice((row + r) * {I(k)}, {I(k)}), xs.Slice(r * {I(kp)}, {I(k)}));";
             EmitArmDriver(w, layer, name);
+            // The VNNI kernels' unsigned activations: the main buffer, or for a Wide layer a buffer of their own.
+            string VnniInput()
+            {
+                if (!vnniBuffer)
+                {
+                    w.Line(convert);
+                    return "x";
+                }
+
+                w.Line($"// vpdpbusd adds four u8 x s8 products straight into int32: exact for any weights, so this layer keeps");
+                w.Line($"// a second copy of its weights in the unsigned layout, with its own folded bias, for this path.");
+                w.Line($"for (int r = 0; r < count; r++) ToUnsigned{I(k)}(input.Slice((row + r) * {I(k)}, {I(k)}), xv.Slice(r * {I(kpv)}, {I(k)}));");
+                return "xu";
+            }
+
+            if (layer.EmitVnni512)
+            {
+                w.Line("// .NET 11 and a CPU with AVX512-VNNI (or AVX10): vpdpbusd on zmm registers, 64 MACs an instruction.");
+                w.Open("if (AvxVnni.V512.IsSupported && path == (int)KernelPath.AvxVnni512)");
+                VnniZmmKernelEmitter.EmitPanelLoop(w, layer, name, VnniInput(), vnniBuffer ? kpv : kp);
+                w.Line("continue;");
+                w.Close();
+            }
+
             if (layer.EmitVnni)
             {
                 // Path 4 takes AVX-VNNI for every block. Path 5 (AVX-512 and AVX-VNNI) takes it where it measured faster:
                 // full blocks of 4 rows of a layer without the two-step int16 route.
                 string when = layer.Route == KernelRoute.Quad ? "path == 4" : $"(path == 4 || (path == 5 && count == {I(RowBlock)}))";
                 w.Open($"if (AvxVnni.IsSupported && {when})");
-                if (vnniBuffer)
-                {
-                    w.Line($"// vpdpbusd adds four u8 x s8 products straight into int32: exact for any weights, so this layer keeps");
-                    w.Line($"// a second copy of its weights in the unsigned layout, with its own folded bias, for this path.");
-                    w.Line($"for (int r = 0; r < count; r++) ToUnsigned{I(k)}(input.Slice((row + r) * {I(k)}, {I(k)}), xv.Slice(r * {I(kpv)}, {I(k)}));");
-                    EmitPanelLoop(w, layer, name, AvxVnni, "xu", "byte", kpv);
-                }
-                else
-                {
-                    w.Line(convert);
-                    EmitPanelLoop(w, layer, name, AvxVnni, "x", elem, kp);
-                }
-
+                string xv = VnniInput();
+                EmitPanelLoop(w, layer, name, AvxVnni, xv, vnniBuffer ? "byte" : elem, vnniBuffer ? kpv : kp);
                 w.Line("continue;");
                 w.Close();
             }
