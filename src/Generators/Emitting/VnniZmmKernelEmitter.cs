@@ -75,14 +75,20 @@ namespace Gen.Generators.Emitting
                         accs.Add($"a{r}{p}{h}");
             w.Line($"Vector512<int> {string.Join(", ", accs.Select(a => a + " = default"))};");
 
-            // One step for set h: the panels' 64-byte weight loads, each row's four activations broadcast to every lane.
-            void Step(string s, int h)
+            // Step s + h for set h: the panels' 64-byte weight loads, each row's four activations broadcast to every lane.
+            // The references advance once per trip, so that every load has a constant offset.
+            void Trip(string s, int count)
             {
-                for (int p = 0; p < panels; p++) w.Line($"Vector512<sbyte> w{p}{h} = Vector512.LoadUnsafe(ref w, {I(p * panelBytes)} + {s} * 64);");
-                for (int r = 0; r < rows; r++)
+                w.Line($"ref sbyte ws = ref Unsafe.Add(ref w, {s} * 64);");
+                w.Line($"ref byte xs = ref Unsafe.Add(ref x, {s} * 4);");
+                for (int h = 0; h < count; h++)
                 {
-                    w.Line($"Vector512<byte> x{r}{h} = Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref x, {I(r * kp)} + {s} * 4))).AsByte();");
-                    for (int p = 0; p < panels; p++) w.Line($"a{r}{p}{h} = AvxVnni.V512.MultiplyWideningAndAdd(a{r}{p}{h}, x{r}{h}, w{p}{h});");
+                    for (int p = 0; p < panels; p++) w.Line($"Vector512<sbyte> w{p}{h} = Vector512.LoadUnsafe(ref ws, {I(p * panelBytes + 64 * h)});");
+                    for (int r = 0; r < rows; r++)
+                    {
+                        w.Line($"Vector512<byte> x{r}{h} = Vector512.Create(Unsafe.ReadUnaligned<int>(ref Unsafe.Add(ref xs, {I(r * kp + 4 * h)}))).AsByte();");
+                        for (int p = 0; p < panels; p++) w.Line($"a{r}{p}{h} = AvxVnni.V512.MultiplyWideningAndAdd(a{r}{p}{h}, x{r}{h}, w{p}{h});");
+                    }
                 }
             }
 
@@ -90,7 +96,7 @@ namespace Gen.Generators.Emitting
             if (whole > 0)
             {
                 w.Open($"for (nuint s = 0; s < {I(whole)}; s += {I(sets)})");
-                for (int h = 0; h < sets; h++) Step(h == 0 ? "s" : $"(s + {I(h)})", h);
+                Trip("s", sets);
                 w.Close();
             }
 
@@ -98,7 +104,7 @@ namespace Gen.Generators.Emitting
             {
                 w.Open("// The odd last step.");
                 w.Line($"nuint s = {I(whole)};");
-                Step("s", 0);
+                Trip("s", 1);
                 w.Close();
             }
 
