@@ -180,9 +180,9 @@ TFLite requantization); **Float32** is the same layer in float32, a register-blo
 packed weight panels). The peak probes are register-only loops of independent chains: the ceiling for each
 instruction mix on this core. Before timing, the program checks that Generated and NaiveScalar agree bit for bit and
 that Float32 matches a plain loop. Whole vision transformers are in the last section, [Transformer](#transformer).
-Regenerate this file with \`bash benchmarks/run.sh\` (about 15 to 25 minutes).
+Regenerate this file with \`bash benchmarks/run.sh\` (about 25 to 35 minutes).
 
-- Machine: $machine; load average at start: $load_start
+- Machine: $machine; load average at start: $load_start, at end: $load_end (a shared machine: other jobs may run)
 - .NET SDK $sdk; runtimes installed: $runtimes
 - Date: $date_utc; commit $commit; command: \`$command\`
 - JIT run: BenchmarkDotNet 0.14.0, ${jit_runtime:-.NET runtime}, RyuJIT, net10.0 build; 3 warmup + 15 iterations of 250 ms (mean shown); ${jit_seconds}s (transformers included)
