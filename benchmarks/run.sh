@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the benchmark suite twice, under the JIT and under NativeAOT, and rewrites benchmarks/RESULTS.md.
+# Runs the benchmark suite three times, under .NET 10's JIT, .NET 10's NativeAOT and .NET 11's JIT, and rewrites
+# benchmarks/RESULTS.md.
 #   bash benchmarks/run.sh                all shapes and both transformers; rewrites the whole file
 #   bash benchmarks/run.sh --quick        three small shapes and the MNIST ViT
 #   bash benchmarks/run.sh --transformer  the transformer benchmarks only; rewrites the "Transformer" section (from
@@ -8,6 +9,8 @@
 # JIT: the BenchmarkDotNet suite (one process per benchmark, built by BenchmarkDotNet).
 # NativeAOT: the program itself is published with PublishAot (ILCompiler for net10.0) and IlcInstructionSet x86-64-v4,
 # and runs its Stopwatch harness on the same kernels.
+# .NET 11 JIT: the program built for net11.0 (-p:GenNet11=true: self-contained, through tests/Net11/Net11.props, since
+# only the .NET 10 SDK is installed), whose generated kernels include the vpdpbusd zmm path; its Stopwatch harness.
 set -uo pipefail
 cd "$(dirname "$0")"
 here=$(pwd)
@@ -48,7 +51,7 @@ build_seconds=$(( $(date +%s) - start ))
 echo "== JIT (BenchmarkDotNet)"
 start=$(date +%s)
 (cd Gen.Benchmarks && dotnet run -c Release --no-build -- $quick $only "${bdn_filter[@]}" \
-  --summary-out "$work/jit.md" --transformer-out "$work/jit-transformer.md") | tee "$work/jit.log"
+  --summary-out "$work/jit.md" --raw-out "$work/jit.tsv" --transformer-out "$work/jit-transformer.md") | tee "$work/jit.log"
 jit_seconds=$(( $(date +%s) - start ))
 if [ "$transformer" = 0 ]; then
   [ -s "$work/jit.md" ] || { echo "the JIT suite produced no results" >&2; exit 1; }
@@ -66,11 +69,21 @@ if [ -s "$work/aot.md" ] && ! grep -q '| - | - ' "$work/aot.md"; then
 else
   echo "== NativeAOT: publishing the program with PublishAot and running its Stopwatch harness"
   dotnet publish Gen.Benchmarks/Gen.Benchmarks.csproj -c Release -r linux-x64 -o "$work/native" -v q -nologo || exit 1
-  "$work/native/Gen.Benchmarks" $quick $only --summary-out "$work/aot.md" --transformer-out "$work/aot-transformer.md" | tee "$work/aot.log"
+  "$work/native/Gen.Benchmarks" $quick $only --summary-out "$work/aot.md" --raw-out "$work/aot.tsv" --transformer-out "$work/aot-transformer.md" | tee "$work/aot.log"
   aot_mode="dotnet publish -r linux-x64 (PublishAot, ILCompiler for net10.0, IlcInstructionSet $isa), the program's Stopwatch harness (median of 15 samples of >= 20 ms)"
 fi
 aot_seconds=$(( $(date +%s) - start ))
 [ -s "$work/aot-transformer.md" ] || { echo "the NativeAOT transformer run produced no results" >&2; exit 1; }
+
+echo "== .NET 11 JIT: the program built for net11.0, its Stopwatch harness"
+start=$(date +%s)
+dotnet build Gen.Benchmarks/Gen.Benchmarks.csproj -c Release -p:GenNet11=true -v q -nologo || exit 1
+net11=Gen.Benchmarks/bin/Release/net11.0/linux-x64/Gen.Benchmarks
+"$net11" --stopwatch $quick $only --summary-out "$work/net11.md" --raw-out "$work/net11.tsv" --transformer-out "$work/net11-transformer.md" | tee "$work/net11.log"
+net11_seconds=$(( $(date +%s) - start ))
+[ -s "$work/net11-transformer.md" ] || { echo "the .NET 11 transformer run produced no results" >&2; exit 1; }
+net11_runtime=$(grep -m1 ', JIT, X64' "$work/net11.log")
+net11_mode="self-contained net11.0 build (\`-p:GenNet11=true\`: Microsoft.NETCore.App 11.0.0 packs through tests/Net11/Net11.props), the program's Stopwatch harness (median of 15 samples of >= 20 ms); $net11_runtime; ${net11_seconds}s (build and transformers included)"
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 runtimes=$(dotnet --list-runtimes | grep Microsoft.NETCore.App | awk '{print $2}' | paste -sd, -)
@@ -116,8 +129,9 @@ Softmax, GELU or the residual adds.
   runs the transformer benchmarks alone and rewrites this section only.
 - JIT run: BenchmarkDotNet 0.14.0, ${jit_runtime:-.NET runtime}, RyuJIT, net10.0 build; 3 warmup + 15 iterations of 250 ms (mean shown; \`dotnet run -c Release --project benchmarks/Gen.Benchmarks -- --transformer\`)
 - NativeAOT run: $aot_mode; ${aot_runtime}
+- .NET 11 JIT run: $net11_mode
 
-Times are the mean (JIT) or the median (NativeAOT) per image, ± the standard deviation over the 15 iterations or
+Times are the mean (.NET 10 JIT) or the median (NativeAOT, .NET 11) per image, ± the standard deviation over the 15 iterations or
 samples.
 
 ### JIT (BenchmarkDotNet)
@@ -128,6 +142,8 @@ SECTION
   awk '/^\| *Method *\| *Model /{p=1} p&&/^$/{exit} p' "$work/jit.log"
   printf '\n### NativeAOT\n\n'
   cat "$work/aot-transformer.md"
+  printf '\n### .NET 11 JIT\n\n'
+  cat "$work/net11-transformer.md"
 }
 
 # The "Throughput at 1 and 2 threads" section (Gen.Benchmarks --throughput --results RESULTS.md) is not rerun here;
@@ -164,9 +180,9 @@ TFLite requantization); **Float32** is the same layer in float32, a register-blo
 packed weight panels). The peak probes are register-only loops of independent chains: the ceiling for each
 instruction mix on this core. Before timing, the program checks that Generated and NaiveScalar agree bit for bit and
 that Float32 matches a plain loop. Whole vision transformers are in the last section, [Transformer](#transformer).
-Regenerate this file with \`bash benchmarks/run.sh\` (about 15 to 25 minutes).
+Regenerate this file with \`bash benchmarks/run.sh\` (about 25 to 35 minutes).
 
-- Machine: $machine; load average at start: $load_start
+- Machine: $machine; load average at start: $load_start, at end: $load_end (a shared machine: other jobs may run)
 - .NET SDK $sdk; runtimes installed: $runtimes
 - Date: $date_utc; commit $commit; command: \`$command\`
 - JIT run: BenchmarkDotNet 0.14.0, ${jit_runtime:-.NET runtime}, RyuJIT, net10.0 build; 3 warmup + 15 iterations of 250 ms (mean shown); ${jit_seconds}s (transformers included)
@@ -174,14 +190,24 @@ Regenerate this file with \`bash benchmarks/run.sh\` (about 15 to 25 minutes).
   NativeAOT toolchain (\`--bdn-aot\`: ILCompiler $(grep -o 'IlCompilerVersion = "[^"]*"' Gen.Benchmarks/Benchmarks.cs | cut -d'"' -f2) from NuGet, net10.0, x86-64-v4) is opt-in; with
   ILCompiler 9 (net9.0) it did not run here (its validator wanted a .NET 9 SDK, and without it the generated project's
   ILC step failed with "Specified cast is not valid").
+- .NET 11 JIT run: $net11_mode
 - Build of the benchmark projects (generator on about 8.8 M weights included when they are not up to date): ${build_seconds}s
 
-## JIT
+## Side by side
+
+The generated dense layers of the three runs below: time per call, GMAC/s, and that as a share of the fastest INT8
+peak probe of the same run (the ceiling of the best instruction route that runtime offers: \`vpdpbusd ymm\` or
+\`vpmaddubsw\` zmm on .NET 10, \`vpdpbusd zmm\` on .NET 11). The .NET 10 JIT times are BenchmarkDotNet means, the
+others Stopwatch medians.
 
 HEADER
+  "$net11" --side-by-side ".NET 10 JIT=$work/jit.tsv" ".NET 10 NativeAOT=$work/aot.tsv" ".NET 11 JIT=$work/net11.tsv"
+  printf '\n## JIT (.NET 10)\n\n'
   cat "$work/jit.md"
-  printf '\n## NativeAOT\n\n'
+  printf '\n## NativeAOT (.NET 10)\n\n'
   cat "$work/aot.md"
+  printf '\n## JIT (.NET 11)\n\n'
+  cat "$work/net11.md"
   printf '\n'
   cat "$work/throughput.md"
   transformer_section

@@ -108,6 +108,11 @@ namespace Gen.Benchmarks
         [MacsPerCall(PeakProbes.Int8MacsPerCall)]
         public int Int8Peak() => PeakProbes.Int8();
 
+        /// <summary>vpdpbusd ymm chains (AvxVnni), 32 MACs per instruction.</summary>
+        [Benchmark]
+        [MacsPerCall(PeakProbes.VnniYmmMacsPerCall)]
+        public int VnniYmmPeak() => PeakProbes.VnniYmm();
+
         /// <summary>Vector512 FMA chains, 16 MACs per FMA.</summary>
         [Benchmark]
         [MacsPerCall(PeakProbes.Fp32MacsPerCall)]

@@ -16,6 +16,8 @@ namespace Gen.Benchmarks
     ///   dotnet run -c Release -- --stopwatch [--quick]        the simple Stopwatch harness (what the NativeAOT binary runs)
     ///   dotnet run -c Release -- --check                      correctness checks only
     ///   dotnet run -c Release -- --nativeaot --filter '*'     the suite under BenchmarkDotNet's NativeAOT toolchain (ILCompiler 10)
+    ///   dotnet run -c Release -- --stopwatch --raw-out FILE    also writes the dense layers' and probes' times as tab-separated lines
+    ///   dotnet run -c Release -- --side-by-side LABEL=FILE ... those files of several runs (runtimes) in one table
     ///   dotnet run -c Release -- --transformer                the transformer benchmarks only (BenchmarkDotNet, or with --stopwatch)
     ///   dotnet run -c Release -- --throughput [--seconds N] [--results FILE]
     ///                                                         the sample models' throughput at 1 and 2 threads (no BenchmarkDotNet);
@@ -33,6 +35,15 @@ namespace Gen.Benchmarks
         {
             var rest = new List<string>(args);
             string? summaryOut = TakeOption(rest, "--summary-out");
+            string? rawOut = TakeOption(rest, "--raw-out");
+            if (rest.Count > 0 && rest[0] == "--side-by-side")
+            {
+                // LABEL=FILE ...: the --raw-out files of several runs in one table (run.sh: .NET 10 JIT, NativeAOT, .NET 11).
+                var runs = rest.Skip(1).Select(a => a.Split('=', 2)).Select(p => (p[0], File.ReadAllText(p[1]))).ToList();
+                Console.Write(ResultsTable.SideBySide(runs));
+                return 0;
+            }
+
             string? transformerOut = TakeOption(rest, "--transformer-out");
             if (rest.Remove("--quick")) Environment.SetEnvironmentVariable("GEN_BENCH_QUICK", "1");
             if (rest.Remove("--throughput"))
@@ -74,6 +85,7 @@ namespace Gen.Benchmarks
                     Console.WriteLine();
                     Console.WriteLine(table);
                     if (summaryOut != null) File.WriteAllText(summaryOut, table);
+                    if (rawOut != null) File.WriteAllText(rawOut, ResultsTable.Raw(gemm, probes));
                 }
 
                 string transformerTable = ResultsTable.FormatTransformers(StopwatchHarness.RunTransformers(models), TransformerCheck.Lines);
@@ -132,6 +144,7 @@ namespace Gen.Benchmarks
                 Console.WriteLine("Summary (mean time per call):");
                 Console.WriteLine(table);
                 if (summaryOut != null) File.WriteAllText(summaryOut, table);
+                if (rawOut != null) File.WriteAllText(rawOut, ResultsTable.Raw(gemmResults, probeResults));
             }
 
             if (transformerResults.Count > 0)
@@ -154,7 +167,10 @@ namespace Gen.Benchmarks
         public static string Describe() =>
             $"{RuntimeInformation.FrameworkDescription}, {(IsNativeAot ? "NativeAOT" : "JIT")}, " +
             $"{RuntimeInformation.ProcessArchitecture}; Avx2 {Avx2.IsSupported}, Avx512F {Avx512F.IsSupported}, Avx512BW {Avx512BW.IsSupported}, AvxVnni {AvxVnni.IsSupported}, " +
-            $"Vector512.IsHardwareAccelerated {Vector512.IsHardwareAccelerated}";
+#if GEN_NET11
+            $"AvxVnni.V512 {AvxVnni.V512.IsSupported}, " +
+#endif
+            $"Vector512.IsHardwareAccelerated {Vector512.IsHardwareAccelerated}; kernels {MnistVit.ActivePath}";
 
         private static string? TakeOption(List<string> args, string name)
         {

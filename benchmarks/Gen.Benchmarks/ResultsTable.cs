@@ -19,8 +19,9 @@ namespace Gen.Benchmarks
         {
             var text = new StringBuilder();
             var inv = CultureInfo.InvariantCulture;
-            text.AppendLine("| M x K x N | Generated µs | Generated GMAC/s | NaiveScalar µs | NaiveScalar GMAC/s | Float32 µs | Float32 GMAC/s | Speed-up vs NaiveScalar | Speed-up vs Float32 | Generated alloc |");
-            text.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+            double peak = BestInt8Peak(probes);
+            text.AppendLine("| M x K x N | Generated µs | Generated GMAC/s | Generated % of best INT8 peak | NaiveScalar µs | NaiveScalar GMAC/s | Float32 µs | Float32 GMAC/s | Speed-up vs NaiveScalar | Speed-up vs Float32 | Generated alloc |");
+            text.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
             foreach (string shape in GemmShape.All.Where(s => gemm.Any(m => m.Shape == s)))
             {
                 long macs = GemmShape.Parse(shape).Macs;
@@ -31,12 +32,13 @@ namespace Gen.Benchmarks
                     var m = gemm.FirstOrDefault(x => x.Shape == shape && x.Kernel == kernel);
                     if (m == null)
                     {
-                        text.Append("| - | - ");
+                        text.Append(kernel == "Generated" ? "| - | - | - " : "| - | - ");
                         continue;
                     }
 
                     if (kernel == "Generated") generated = m.NanosecondsPerCall;
                     text.Append(inv, $"| {Micro(m.NanosecondsPerCall)} | {macs / m.NanosecondsPerCall:F2} ");
+                    if (kernel == "Generated") text.Append(Percent(macs / m.NanosecondsPerCall, peak));
                 }
 
                 foreach (string other in new[] { "NaiveScalar", "Float32" })
@@ -57,10 +59,70 @@ namespace Gen.Benchmarks
                 text.AppendLine("|---|--:|--:|");
                 foreach (var p in probes)
                 {
-                    long macs = p.Kernel == "Int8Peak" ? PeakProbes.Int8MacsPerCall : PeakProbes.Fp32MacsPerCall;
-                    string name = p.Kernel == "Int8Peak" ? "INT8 vpmaddubsw + vpmaddwd + vpaddd (64 MACs per vpmaddubsw)" : "FP32 Vector512 FMA (16 MACs per FMA)";
+                    var probe = PeakProbes.Find(p.Kernel);
+                    if (probe == null) continue;
+                    long macs = probe.MacsPerCall;
+                    string name = probe.Description;
                     text.Append(inv, $"| {name} | {Micro(p.NanosecondsPerCall)} | {macs / p.NanosecondsPerCall:F1} |").AppendLine();
                 }
+            }
+
+            return text.ToString();
+        }
+
+        /// <summary>The fastest INT8 probe of a run, GMAC/s (0 without one): the ceiling of the best route that run has.</summary>
+        public static double BestInt8Peak(IEnumerable<Measurement> probes) =>
+            probes.Select(p => (Probe: PeakProbes.Find(p.Kernel), p.NanosecondsPerCall)).Where(p => p.Probe is { Int8: true })
+                .Select(p => p.Probe!.MacsPerCall / p.NanosecondsPerCall).DefaultIfEmpty(0).Max();
+
+        private static string Percent(double rate, double peak) =>
+            peak > 0 ? string.Format(CultureInfo.InvariantCulture, "| {0:F0} % ", 100 * rate / peak) : "| - ";
+
+        /// <summary>A run's measurements as tab-separated lines (shape, kernel, ns per call), for <see cref="SideBySide"/>.</summary>
+        public static string Raw(IEnumerable<Measurement> gemm, IEnumerable<Measurement> probes) =>
+            string.Concat(gemm.Concat(probes).Select(m => string.Format(CultureInfo.InvariantCulture, "{0}\t{1}\t{2:R}\n", m.Shape, m.Kernel, m.NanosecondsPerCall)));
+
+        /// <summary>
+        /// The generated kernels of several runs side by side (each a label and the text of <see cref="Raw"/>): per shape
+        /// the time, GMAC/s and share of that run's best INT8 probe; then each run's probes.
+        /// </summary>
+        public static string SideBySide(IReadOnlyList<(string Label, string Raw)> runs)
+        {
+            var inv = CultureInfo.InvariantCulture;
+            var parsed = runs.Select(r => (r.Label, All: r.Raw.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split('\t'))
+                .Select(f => new Measurement(f[0], f[1], double.Parse(f[2], inv), -1)).ToList())).ToList();
+            var text = new StringBuilder();
+            text.Append("| M x K x N |");
+            foreach (var r in parsed) text.Append(inv, $" {r.Label} µs | GMAC/s | % of peak |");
+            text.AppendLine();
+            text.Append("|---|").AppendLine(string.Concat(parsed.Select(_ => "--:|--:|--:|")));
+            foreach (string shape in GemmShape.All.Where(s => parsed.Any(r => r.All.Any(m => m.Shape == s))))
+            {
+                long macs = GemmShape.Parse(shape).Macs;
+                text.Append("| ").Append(shape).Append(' ');
+                foreach (var r in parsed)
+                {
+                    var m = r.All.FirstOrDefault(x => x.Shape == shape && x.Kernel == "Generated");
+                    double peak = BestInt8Peak(r.All.Where(x => x.Shape == "-"));
+                    text.Append(m == null ? "| - | - | - " : string.Format(inv, "| {0} | {1:F2} ", Micro(m.NanosecondsPerCall), macs / m.NanosecondsPerCall) + Percent(macs / m.NanosecondsPerCall, peak));
+                }
+
+                text.AppendLine("|");
+            }
+
+            text.AppendLine();
+            text.Append("| Peak probe, GMAC/s (one core, registers only) |").AppendLine(string.Concat(parsed.Select(r => $" {r.Label} |")));
+            text.Append("|---|").AppendLine(string.Concat(parsed.Select(_ => "--:|")));
+            foreach (var probe in PeakProbes.AllKnown)
+            {
+                text.Append("| ").Append(probe.Description).Append(' ');
+                foreach (var r in parsed)
+                {
+                    var m = r.All.FirstOrDefault(x => x.Shape == "-" && x.Kernel == probe.Kernel);
+                    text.Append(m == null ? "| - " : string.Format(inv, "| {0:F1} ", probe.MacsPerCall / m.NanosecondsPerCall));
+                }
+
+                text.AppendLine("|");
             }
 
             return text.ToString();

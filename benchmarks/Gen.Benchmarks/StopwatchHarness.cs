@@ -39,10 +39,9 @@ namespace Gen.Benchmarks
             }
 
             var probes = new List<Measurement>();
-            if (PeakProbes.Supported)
+            foreach (var probe in PeakProbes.All)
             {
-                probes.Add(Measure("-", "Int8Peak", () => PeakProbes.Int8()));
-                probes.Add(Measure("-", "Fp32Peak", () => PeakProbes.Fp32()));
+                if (probe.Supported) probes.Add(Measure("-", probe.Kernel, () => probe.Run()));
             }
 
             return (gemm, probes);

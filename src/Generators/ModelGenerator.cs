@@ -116,7 +116,11 @@ namespace Gen.Generators
             // forward to .NET 10) needs the run-time check that falls back to the one-panel kernel on .NET 9. The
             // version is that of the assembly defining AvxVnni: System.Runtime.Intrinsics (reference assemblies) or
             // System.Private.CoreLib, both versioned with the framework.
-            return new CompilationFacts(HasAvxVnni: true, WideVnniNeedsVersionCheck: avxVnni.ContainingAssembly.Identity.Version.Major < 10);
+            //
+            // .NET 11 nests the 512-bit forms in AvxVnni.V512 (EVEX vpdpbusd on zmm registers, which needs AVX512-VNNI or
+            // AVX10): only a bool reaches the pipeline, never the symbol.
+            bool v512 = compilation.GetTypeByMetadataName("System.Runtime.Intrinsics.X86.AvxVnni+V512") is { DeclaredAccessibility: Accessibility.Public };
+            return new CompilationFacts(HasAvxVnni: true, WideVnniNeedsVersionCheck: avxVnni.ContainingAssembly.Identity.Version.Major < 10, HasAvxVnni512: v512);
         }
 
         private static ModelPlan SafePlan(ModelSpec spec, EquatableArray<WeightsFileSpec> files,
@@ -172,7 +176,7 @@ namespace Gen.Generators
                     Constant("Tokens"), Constant("Width"), Constant("LayerCount"), dense.Length)
                 : string.Format(CultureInfo.InvariantCulture, "{0} layers", dense.Length);
             // The paths the generated KernelPath enum has, best first (what SelectPath chooses from).
-            var paths = ModelEmitter.KernelPaths(graph.EmitVnni).Select(p => p.Name).Reverse().ToArray();
+            var paths = ModelEmitter.KernelPaths(graph.EmitVnni, graph.EmitVnni512).Select(p => p.Name).Reverse().ToArray();
             string kernels = string.Join(", ", paths.Take(paths.Length - 1)) + " and " + paths[paths.Length - 1];
             context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.PlanSummary, null, plan.ClassName,
                 string.Format(CultureInfo.InvariantCulture, "{0}, {1} INT8 weights; {2}; kernel paths {3}, the best the CPU supports chosen at run time (ActivePath)",

@@ -45,7 +45,7 @@ namespace Gen.Generators.Emitting
                         "so every method is thread-safe and reentrant.",
                     });
             EmitConstants(w, plan, g);
-            ModelEmitter.EmitPathSelection(w, g.EmitVnni, g.VnniVersionCheck);
+            ModelEmitter.EmitPathSelection(w, g.EmitVnni, g.VnniVersionCheck, g.EmitVnni512);
             long workspace = g.InputValue.IsTokenIds ? EmitSequenceRun(w, g, names) : g.RowWise ? EmitRowRun(w, g, names) : EmitSampleRun(w, g, names);
             for (int i = 0; i < g.Nodes.Length; i++)
             {

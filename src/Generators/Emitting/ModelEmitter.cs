@@ -147,9 +147,10 @@ namespace Gen.Generators.Emitting
 
         /// <summary>
         /// The members of the generated KernelPath enum, worst first, with their documentation: what a model can run,
-        /// and what SelectPath chooses from (the AVX-VNNI paths only where the target framework has AvxVnni).
+        /// and what SelectPath chooses from (the AVX-VNNI paths only where the target framework has AvxVnni, the zmm one only
+        /// where it has AvxVnni.V512).
         /// </summary>
-        internal static (string Name, string Summary)[] KernelPaths(bool vnni)
+        internal static (string Name, string Summary)[] KernelPaths(bool vnni, bool vnni512 = false)
         {
             var paths = new List<(string, string)>
             {
@@ -164,6 +165,11 @@ namespace Gen.Generators.Emitting
                 paths.Add(("Avx512Vnni", "AVX-512BW, with AVX-VNNI for full blocks of 4 rows where that measured faster."));
             }
 
+            if (vnni && vnni512)
+            {
+                paths.Add(("AvxVnni512", "512-bit VNNI (AvxVnni.V512, .NET 11: vpdpbusd on zmm registers, 64 u8 x s8 products into int32 per instruction) for every block."));
+            }
+
             // The ARM64 paths come after every x86 one, so that each CPU's paths are ordered among themselves.
             paths.Add(("AdvSimd", "ARM64 AdvSimd (NEON) without the dot product: smull into int16, sadalp into int32 (Cortex-A53, A72)."));
             paths.Add(("AdvSimdDp", "ARM64 AdvSimd with the dot-product extension: sdot, four s8 x s8 products into int32 per lane (Cortex-A55, A76 and later)."));
@@ -172,12 +178,12 @@ namespace Gen.Generators.Emitting
         }
 
         /// <summary>The KernelPath enum, ActivePath and SelectPath (GEN_KERNEL_PATH lowers the choice).</summary>
-        internal static void EmitPathSelection(CodeWriter w, bool vnni, bool vnniVersionCheck)
+        internal static void EmitPathSelection(CodeWriter w, bool vnni, bool vnniVersionCheck, bool vnni512 = false)
         {
             w.Line("/// <summary>The instruction sets a model's kernels can use, best last.</summary>");
             w.Line(GeneratedCodeAttribute);
             w.Open("public enum KernelPath");
-            var paths = KernelPaths(vnni);
+            var paths = KernelPaths(vnni, vnni512);
             for (int i = 0; i < paths.Length; i++)
             {
                 w.Line($"/// <summary>{paths[i].Summary}</summary>");
@@ -188,7 +194,7 @@ namespace Gen.Generators.Emitting
             w.Line();
             w.Line("/// <summary>");
             w.Line("/// The kernels <c>Run</c> uses: the best the CPU supports, chosen once. The environment variable");
-            w.Line("/// <c>GEN_KERNEL_PATH</c> (" + string.Join(", ", KernelPaths(vnni).Select(p => p.Name)) + ", by name or number) can lower it, for comparisons;");
+            w.Line("/// <c>GEN_KERNEL_PATH</c> (" + string.Join(", ", KernelPaths(vnni, vnni512).Select(p => p.Name)) + ", by name or number) can lower it, for comparisons;");
             w.Line("/// it never raises it, and any other value (unset, misspelled, out of range like -1) leaves the best path.");
             w.Line("/// </summary>");
             w.Line("public static KernelPath ActivePath { get; } = SelectPath();");
@@ -208,7 +214,8 @@ namespace Gen.Generators.Emitting
             }
 
             w.Line("bool arm = AdvSimd.Arm64.IsSupported;");
-            w.Line("KernelPath best = arm ? (Dp.IsSupported ? KernelPath.AdvSimdDp : KernelPath.AdvSimd) : " + (vnni
+            w.Line("KernelPath best = arm ? (Dp.IsSupported ? KernelPath.AdvSimdDp : KernelPath.AdvSimd) : " +
+                (vnni && vnni512 ? "AvxVnni.V512.IsSupported ? KernelPath.AvxVnni512 : " : "") + (vnni
                     ? "vnni ? (Avx512BW.IsSupported ? KernelPath.Avx512Vnni : KernelPath.AvxVnni) : "
                     : "") +
                 "Avx512BW.IsSupported ? KernelPath.Avx512 : Avx2.IsSupported ? KernelPath.Avx2 :");

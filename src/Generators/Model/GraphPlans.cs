@@ -49,6 +49,9 @@ namespace Gen.Generators.Model
         EquatableArray<ConstantPlan> Constants,
         EquatableArray<string> Headings)
     {
+        /// <summary>The compilation has <c>AvxVnni.V512</c> (.NET 11): the KernelPath enum gets the zmm VNNI path.</summary>
+        public bool EmitVnni512 { get; init; }
+
         public ValuePlan InputValue => Values[Input];
 
         public ValuePlan OutputValue => Values[Output];

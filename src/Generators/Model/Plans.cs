@@ -51,6 +51,12 @@ namespace Gen.Generators.Model
         /// <summary>Bytes per output channel: 4 for a wide output, else 1.</summary>
         public int OutputBytes => WideOutput ? 4 : 1;
 
+        /// <summary>
+        /// The compilation has <c>AvxVnni.V512</c> (.NET 11): the layer also gets the zmm VNNI kernels, which read the
+        /// same unsigned layout as the ymm ones (<see cref="EmitVnni"/> is then true too).
+        /// </summary>
+        public bool EmitVnni512 { get; init; }
+
         /// <summary>Whether the VNNI kernels read their own copy of the weights (a Wide layer) or the main one.</summary>
         public bool HasVnniCopy => VnniWeights.Length > 0;
 

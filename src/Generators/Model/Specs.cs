@@ -98,7 +98,9 @@ namespace Gen.Generators.Model
     /// supported API (not .NET 8's preview one).</param>
     /// <param name="WideVnniNeedsVersionCheck">The program may run on .NET 9 (the target framework is older than .NET 10),
     /// whose code generator miscompiles the two-panel AVX-VNNI kernel: the emitted code checks the runtime's version.</param>
-    internal sealed record CompilationFacts(bool HasAvxVnni, bool WideVnniNeedsVersionCheck);
+    /// <param name="HasAvxVnni512">The target framework also has <c>AvxVnni.V512</c> (.NET 11: EVEX vpdpbusd on zmm
+    /// registers), so the 512-bit VNNI kernels can be emitted.</param>
+    internal sealed record CompilationFacts(bool HasAvxVnni, bool WideVnniNeedsVersionCheck, bool HasAvxVnni512 = false);
 
     /// <summary>One line of a quantization-parameter file.</summary>
     internal sealed record CalibrationEntry(string Name, float Scale, int ZeroPoint);

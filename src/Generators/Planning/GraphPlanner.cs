@@ -18,8 +18,10 @@ namespace Gen.Generators.Planning
         {
             var (values, nodes, rowWise) = Nodes(model, facts);
             var graph = model.Graph;
-            if (spec.Bert is { } bert) return Bert(values, nodes, graph, model.Output, bert, facts);
-            return spec.Transformer is { } t ? Transformer(values, nodes, graph, model.Output, spec, t, facts) : Dense(values, nodes, graph, model.Output, spec, rowWise, facts);
+            var plan = spec.Bert is { } bert ? Bert(values, nodes, graph, model.Output, bert, facts)
+                : spec.Transformer is { } t ? Transformer(values, nodes, graph, model.Output, spec, t, facts)
+                : Dense(values, nodes, graph, model.Output, spec, rowWise, facts);
+            return plan with { EmitVnni512 = EmitsVnni512(facts) };
         }
 
         private static GraphPlan Bert(ValuePlan[] values, NodePlan[] nodes, ModelGraph graph, QuantizationParameters output, BertSpec b, CompilationFacts facts)
@@ -58,8 +60,11 @@ namespace Gen.Generators.Planning
             return new GraphPlan(new EquatableArray<ValuePlan>(values), new EquatableArray<NodePlan>(nodes), graph.Input, graph.Output,
                 model.Output.Scale, model.Output.ZeroPoint, rowWise, facts.HasAvxVnni, facts.HasAvxVnni && facts.WideVnniNeedsVersionCheck, family, summary, sampleName,
                 new EquatableArray<ConstantPlan>(new[] { new ConstantPlan("LayerCount", nodes.Length, "Nodes of the graph.") }),
-                new EquatableArray<string>(Enumerable.Repeat("", nodes.Length).ToArray()));
+                new EquatableArray<string>(Enumerable.Repeat("", nodes.Length).ToArray())) { EmitVnni512 = EmitsVnni512(facts) };
         }
+
+        /// <summary>The zmm VNNI kernels exist where AvxVnni.V512 does (and AvxVnni itself is a supported API).</summary>
+        internal static bool EmitsVnni512(CompilationFacts facts) => facts.HasAvxVnni && facts.HasAvxVnni512;
 
         private static (ValuePlan[] Values, NodePlan[] Nodes, bool RowWise) Nodes(QuantizedGraph model, CompilationFacts facts)
         {

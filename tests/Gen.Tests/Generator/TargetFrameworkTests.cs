@@ -42,6 +42,38 @@ namespace Gen.Tests.Generator
             }
             """;
 
+        /// <summary>.NET 11's AvxVnni: a supported API with the nested AvxVnni.V512 (EVEX vpdpbusd on zmm registers).</summary>
+        private const string Net11AvxVnni = """
+            [assembly: System.Reflection.AssemblyVersion("11.0.0.0")]
+            namespace System.Runtime.Intrinsics.X86
+            {
+                public abstract class AvxVnni
+                {
+                    public static bool IsSupported => false;
+
+                    public abstract class V512
+                    {
+                        public static bool IsSupported => false;
+                    }
+                }
+            }
+            """;
+
+        /// <summary>
+        /// net11.0: AvxVnni.V512 in the compilation gives the zmm kernels and the AvxVnni512 path, best of the x86 ones,
+        /// chosen when AvxVnni.V512.IsSupported. (They run in Net11KernelTests, on the real .NET 11.)
+        /// </summary>
+        [Fact]
+        public void Net11GetsTheZmmVnniPath()
+        {
+            string generated = Run(RandomModel.Create(new Random(81), Sizes), Net11AvxVnni).GeneratedSource("Model.g.cs");
+            Assert.Contains("AvxVnni.V512.MultiplyWideningAndAdd(", generated, StringComparison.Ordinal);
+            Assert.Contains("AvxVnni512R4P1(", generated, StringComparison.Ordinal);
+            Assert.Contains("AvxVnni512 = 6,", generated, StringComparison.Ordinal);
+            Assert.Contains("AvxVnni.V512.IsSupported ? KernelPath.AvxVnni512 : ", generated, StringComparison.Ordinal);
+            Assert.DoesNotContain("VnniWideBlocks", generated, StringComparison.Ordinal);
+        }
+
         /// <summary>
         /// net8.0: every use of the preview AvxVnni would be error CA2252 in the user's build, so the generated code
         /// must not mention it; it compiles and equals the reference interpreter on the other kernels.
@@ -96,6 +128,9 @@ namespace Gen.Tests.Generator
             Assert.Contains("AvxVnniR4P2(", generated, StringComparison.Ordinal);
             Assert.DoesNotContain("VnniWideBlocks", generated, StringComparison.Ordinal);
             Assert.DoesNotContain("Environment.Version", generated, StringComparison.Ordinal);
+            // .NET 10 has no AvxVnni.V512: no zmm kernels, no AvxVnni512 path.
+            Assert.DoesNotContain("V512", generated, StringComparison.Ordinal);
+            Assert.DoesNotContain("AvxVnni512", generated, StringComparison.Ordinal);
         }
 
         private static GeneratorRun Run(RandomModel model, string framework)

@@ -53,7 +53,7 @@ namespace Gen.Generators.Emitting.Ops
                 route == KernelRoute.Wide && facts.HasAvxVnni
                     ? new EquatableArray<int>(KernelPacker.FoldBias(dense, KernelRoute.Pair))
                     : EquatableArray<int>.Empty,
-                facts.HasAvxVnni && facts.WideVnniNeedsVersionCheck) { WideOutput = dense.WideOutput };
+                facts.HasAvxVnni && facts.WideVnniNeedsVersionCheck) { WideOutput = dense.WideOutput, EmitVnni512 = GraphPlanner.EmitsVnni512(facts) };
         }
 
         private static int[] Repeat(int value, int count)
